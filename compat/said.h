@@ -58,6 +58,9 @@ Address parse_address(std::string_view text, int family);
 // zero groups compressed and never in dotted form.
 std::string format_address(const Address& address);
 
+// The same, appended to `out`: the fast path behind append_said.
+void append_address(std::string& out, const Address& address);
+
 // satot: the SAID text, magic names (%hold, %passthrough4, ...) included.
 std::string format_said(const Said& said, SaidForm form = SaidForm::man_page);
 

@@ -1,0 +1,186 @@
+// SAIDs in text: Openswan's ttosa (parse_said) and satot (format_said),
+// numeric addresses only.  The rules, with their sources, are in
+// spec/klips-text.md sections 3.1 to 3.6.
+#include "compat/said.h"
+
+#include "compat/error.h"
+#include "compat/number.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <sys/socket.h>
+
+namespace compat {
+namespace {
+
+constexpr std::size_t min_said_length = 5; // "ah0@0" is as short as it gets
+
+struct ProtoName {
+    std::string_view text;
+    Proto proto;
+};
+
+// In ttosa's order of matching; matched as prefixes, case-sensitively.
+constexpr std::array<ProtoName, 5> proto_names{{
+    {"ah", Proto::ah},
+    {"esp", Proto::esp},
+    {"tun", Proto::tun},
+    {"comp", Proto::comp},
+    {"int", Proto::int_},
+}};
+
+struct MagicName {
+    std::string_view name;
+    std::string_view expansion;
+};
+
+// What ttosa reads each % name as; the expansion is then parsed as usual.
+constexpr std::array<MagicName, 9> magic_names{{
+    {"%passthrough", "tun0@0.0.0.0"},
+    {"%passthrough4", "tun0@0.0.0.0"},
+    {"%passthrough6", "tun0@::"},
+    {"%pass", "int256@0.0.0.0"},
+    {"%drop", "int257@0.0.0.0"},
+    {"%reject", "int258@0.0.0.0"},
+    {"%hold", "int259@0.0.0.0"},
+    {"%trap", "int260@0.0.0.0"},
+    {"%trapsubnet", "int261@0.0.0.0"},
+}};
+
+// The names satot gives int SAs, from SPI 256 (%pass) on.
+constexpr std::uint32_t first_int_spi = 256;
+constexpr std::array<std::string_view, 6> int_names{
+    "%pass", "%drop", "%reject", "%hold", "%trap", "%trapsubnet",
+};
+
+std::string_view expand_magic_name(std::string_view text) {
+    for (const MagicName& magic : magic_names)
+        if (text == magic.name)
+            return magic.expansion;
+    throw Error("unknown % keyword");
+}
+
+const ProtoName& match_proto(std::string_view text) {
+    for (const ProtoName& name : proto_names)
+        if (name.text.size() < text.size() && text.starts_with(name.text))
+            return name;
+    throw Error("SA specifier lacks valid protocol prefix");
+}
+
+// The general form, <proto>[.:]<spi>@<address>, after % expansion.
+Said parse_general(std::string_view text) {
+    std::size_t at = text.find('@');
+    if (at == std::string_view::npos)
+        throw Error("no @ in SA specifier");
+
+    Said said;
+    const ProtoName& proto = match_proto(text);
+    said.proto = proto.proto;
+    std::size_t spi = proto.text.size();
+    if (spi >= at)
+        throw Error("no SPI in SA specifier");
+
+    // '.' or ':' name the family and make the SPI hex; without them the SPI
+    // is C-style and the family is guessed from the address.
+    int family = text[spi] == '.' ? AF_INET : text[spi] == ':' ? AF_INET6 : 0;
+    int base = family == 0 ? 0 : 16;
+    if (family != 0)
+        ++spi;
+    if (spi >= at)
+        throw Error("no SPI found in SA specifier");
+    said.spi = parse_unsigned(text.substr(spi, at - spi), base);
+
+    std::string_view address = text.substr(at + 1);
+    if (family == 0)
+        family = address.find(':') != std::string_view::npos ? AF_INET6 : AF_INET;
+    said.dst = parse_address(address, family);
+    return said;
+}
+
+bool is_passthrough(const Said& said) {
+    bool known_family = said.dst.family == AF_INET || said.dst.family == AF_INET6;
+    bool unspecified = std::all_of(said.dst.bytes.begin(), said.dst.bytes.end(),
+                                   [](std::uint8_t byte) { return byte == 0; });
+    return said.proto == Proto::tun && said.spi == 0 && known_family && unspecified;
+}
+
+// satot printed an unknown int SPI with "%%unk-%d" into 10 bytes: as a
+// signed number, cut to 9 characters.  Kept exactly: `%unk-12345` comes
+// out as `%unk-1234`, SPI 0xffffffff as `%unk--1`.
+void append_int_name(std::string& out, std::uint32_t spi) {
+    if (spi >= first_int_spi && spi - first_int_spi < int_names.size()) {
+        out += int_names[spi - first_int_spi];
+        return;
+    }
+    char text[16] = "%unk-";
+    char* end = std::to_chars(text + 5, text + sizeof text, static_cast<std::int32_t>(spi)).ptr;
+    out.append(text, std::min<std::size_t>(static_cast<std::size_t>(end - text), 9));
+}
+
+char* write_proto(char* out, Proto proto) {
+    for (const ProtoName& name : proto_names)
+        if (name.proto == proto)
+            return std::copy(name.text.begin(), name.text.end(), out);
+    out = std::copy_n("unk", 3, out);
+    return write_decimal(out, static_cast<std::uint8_t>(proto));
+}
+
+char* write_spi(char* out, std::uint32_t spi, SaidForm form) {
+    switch (form) {
+    case SaidForm::man_page:
+        return write_hex(out, spi);
+    case SaidForm::padded:
+        return write_hex(out, spi, 8);
+    case SaidForm::kernel:
+        *out++ = '0';
+        *out++ = 'x';
+        return write_hex(out, spi);
+    case SaidForm::decimal:
+        return write_decimal(out, spi);
+    }
+    return out;
+}
+
+} // namespace
+
+Said parse_said(std::string_view text) {
+    if (text.empty())
+        throw Error("empty string");
+    // ttosa checks the length before it expands % names: "%foo" is too
+    // short, "%fooo" an unknown keyword.
+    if (text.size() < min_said_length)
+        throw Error("string too short to be SA identifier");
+    if (text.front() == '%')
+        text = expand_magic_name(text);
+    return parse_general(text);
+}
+
+void append_said(std::string& out, const Said& said, SaidForm form) {
+    if (is_passthrough(said)) {
+        out += said.dst.family == AF_INET ? "%passthrough4" : "%passthrough6";
+        return;
+    }
+    if (said.proto == Proto::int_) {
+        append_int_name(out, said.spi);
+        return;
+    }
+
+    char text[24]; // "unk255", a separator, "0x" and 10 digits, '@'
+    char* end = write_proto(text, said.proto);
+    if (form == SaidForm::man_page || form == SaidForm::padded)
+        *end++ = said.dst.family == AF_INET ? '.' : ':';
+    end = write_spi(end, said.spi, form);
+    *end++ = '@';
+    out.append(text, end);
+    append_address(out, said.dst);
+}
+
+std::string format_said(const Said& said, SaidForm form) {
+    std::string text;
+    append_said(text, said, form);
+    return text;
+}
+
+} // namespace compat
