@@ -59,14 +59,17 @@ struct MirrorCounters {
     std::chrono::steady_clock::duration last_resync_duration{};
     std::uint64_t errors = 0;   // failed resyncs (retried on the next wake-up)
     std::string last_error;     // their message
+    // CPU time the mirror thread has used so far (not start()'s initial sync).
+    std::chrono::nanoseconds thread_cpu_time{};
 };
 
-// What a listener is told.  Called on the mirror's thread.
+// What a listener is told.  Called on the mirror's thread after events
+// changed the contents, and after every resync except periodic ones that
+// found nothing to change (generation is then unchanged).  The initial sync
+// in start() calls no listener: read snapshot() after start() returns.
 struct MirrorChange {
     std::uint64_t generation = 0;
-    // Set when this change ends a resync (not for periodic ones that found
-    // nothing changed, which call no listener).
-    std::optional<ResyncReason> resync;
+    std::optional<ResyncReason> resync; // set when this reports a resync
 };
 
 class Mirror {

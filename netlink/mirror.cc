@@ -1,0 +1,580 @@
+// netlink::Mirror: dump, then follow events; resync when in doubt.
+//
+// The event socket is subscribed before any dump, because an XFRM dump is
+// not a snapshot: it misses what is added behind its walker and still shows
+// what is deleted after it passed.  Events that arrive during a dump are
+// queued and applied afterwards; applying them is idempotent (upsert and
+// erase by key), so replaying one the dump already reflects is harmless.
+#include "netlink/mirror.h"
+
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "netlink/error.h"
+#include "netlink/event.h"
+#include "netlink/message.h"
+#include "netlink/policy.h"
+#include "netlink/socket.h"
+#include "netlink/state.h"
+
+namespace netlink {
+
+const char* to_string(ResyncReason reason) {
+    switch (reason) {
+    case ResyncReason::initial:
+        return "initial";
+    case ResyncReason::lost_events:
+        return "lost events";
+    case ResyncReason::unknown_object:
+        return "event about an unknown state";
+    case ResyncReason::periodic:
+        return "periodic";
+    case ResyncReason::requested:
+        return "requested";
+    }
+    return "?";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A resync gives up after this many dumps that each lost events.
+constexpr int resync_attempts = 5;
+
+// The kernel removes IPComp's IPIP helper state from a deferred worker once
+// its last IPComp user is gone, and says nothing.  After such a removal the
+// mirror looks again at these delays; the periodic resync is the backstop.
+constexpr std::chrono::milliseconds tunnel_check_delays[] = {
+    std::chrono::milliseconds(20), std::chrono::milliseconds(200), std::chrono::seconds(1),
+    std::chrono::seconds(3)};
+
+bool is_comp_tunnel(const XfrmState& s) {
+    return s.id.proto == IPPROTO_COMP && s.mode == Mode::tunnel;
+}
+
+template <class Table> bool same_contents(const Table& a, const Table& b) {
+    if (a.size() != b.size())
+        return false;
+    for (const auto& item : b) {
+        const auto* found = a.find(item);
+        if (!found || !(*found == item))
+            return false;
+    }
+    return true;
+}
+
+std::chrono::nanoseconds thread_cpu_now() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+// Datagrams held back during a dump; they may carry keys.
+struct EventQueue {
+    std::vector<std::vector<std::uint8_t>> datagrams;
+    bool lost = false;
+
+    void clear() {
+        for (auto& d : datagrams)
+            wipe(d.data(), d.size());
+        datagrams.clear();
+        lost = false;
+    }
+    ~EventQueue() { clear(); }
+};
+
+} // namespace
+
+struct Mirror::State {
+    MirrorOptions options;
+    std::unique_ptr<Socket> events;
+    std::unique_ptr<Socket> requests;
+    int wake_fd = -1;
+    DetailsInterner interner; // mirror thread only (start() before it)
+    std::vector<std::uint8_t> buffer;
+    EventQueue queue;
+    std::vector<Clock::time_point> tunnel_checks;
+
+    mutable std::mutex mutex; // guards the members down to `counters`
+    mutable std::condition_variable changed;
+    StateTable states;
+    PolicyTable policies;
+    std::uint64_t generation = 0;
+    mutable std::weak_ptr<const Snapshot> cached;
+    MirrorCounters counters;
+
+    std::mutex listeners_mutex;
+    std::map<int, Listener> listeners;
+    int next_listener = 1;
+
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> resync_wanted{false};
+    std::thread thread;
+
+    void wake() {
+        std::uint64_t one = 1;
+        ssize_t n = write(wake_fd, &one, sizeof one);
+        (void)n; // a full eventfd counter already means "awake"
+    }
+
+    // Applies one decoded event to the given tables; returns whether they
+    // changed.  *unknown is set when an event names a state never seen.
+    bool apply(const Event& event, StateTable& st, PolicyTable& pt, bool* unknown) {
+        using K = Event::Kind;
+        switch (event.kind) {
+        case K::ignore:
+            return false;
+        case K::state_update:
+            if (unknown && !st.find(*event.state))
+                *unknown = true;
+            [[fallthrough]];
+        case K::state_upsert:
+            if (is_comp_tunnel(*event.state))
+                schedule_tunnel_checks();
+            return st.upsert(*event.state);
+        case K::state_erase:
+            if (is_comp_tunnel(*event.state))
+                schedule_tunnel_checks();
+            return st.erase(*event.state);
+        case K::state_flush: {
+            // The kernel's flush skips the states it owns (IPIP helpers);
+            // they go later, silently.
+            bool comp = false;
+            std::size_t gone = st.erase_if([&](const XfrmState& s) {
+                bool doomed = !s.is_kernel_tunnel() && flush_matches(event.flush_proto, s.id.proto);
+                comp |= doomed && is_comp_tunnel(s);
+                return doomed;
+            });
+            if (comp)
+                schedule_tunnel_checks();
+            return gone > 0;
+        }
+        case K::policy_upsert:
+            return pt.upsert(*event.policy);
+        case K::policy_erase:
+            return pt.erase(*event.policy);
+        case K::policy_flush:
+            // Socket policies are not flushed by the kernel.
+            return pt.erase_if([&](const XfrmPolicy& p) {
+                return p.type == event.flush_type && !p.is_socket_policy();
+            }) > 0;
+        }
+        return false;
+    }
+
+    void schedule_tunnel_checks() {
+        auto now = Clock::now();
+        tunnel_checks.clear();
+        for (auto delay : tunnel_check_delays)
+            tunnel_checks.push_back(now + delay);
+    }
+
+    // Applies the messages of one datagram; returns whether anything changed.
+    bool apply_datagram(const std::uint8_t* data, std::size_t size, StateTable& st,
+                        PolicyTable& pt, bool* unknown, std::uint64_t* applied) {
+        bool any = false;
+        int len = static_cast<int>(size);
+        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(data); NLMSG_OK(nlh, len);
+             nlh = NLMSG_NEXT(nlh, len)) {
+            Event event = decode_event(nlh, interner);
+            if (event.kind == Event::Kind::ignore)
+                continue;
+            ++*applied;
+            any |= apply(event, st, pt, unknown);
+        }
+        return any;
+    }
+
+    // Reads everything queued on the event socket, applying it.  Returns the
+    // reason for a resync when one is needed.
+    std::optional<ResyncReason> follow_events(bool* changed_any) {
+        std::optional<ResyncReason> need;
+        for (;;) {
+            std::uint32_t sender = 0;
+            try {
+                if (!events->receive(buffer, &sender))
+                    return need;
+            } catch (const Error& e) {
+                if (e.code() == ENOBUFS)
+                    return ResyncReason::lost_events;
+                throw;
+            }
+            if (sender != 0) {
+                // Only the kernel speaks on this group; anything else is forged.
+                wipe(buffer.data(), buffer.size());
+                continue;
+            }
+            bool unknown = false;
+            std::uint64_t applied = 0;
+            {
+                std::lock_guard lock(mutex);
+                if (apply_datagram(buffer.data(), buffer.size(), states, policies, &unknown,
+                                   &applied)) {
+                    ++generation;
+                    *changed_any = true;
+                }
+                counters.events_applied += applied;
+            }
+            wipe(buffer.data(), buffer.size());
+            if (unknown)
+                need = ResyncReason::unknown_object;
+        }
+    }
+
+    // Moves what the event socket holds into the queue (during a dump).
+    void queue_events() {
+        for (;;) {
+            std::uint32_t sender = 0;
+            try {
+                if (!events->receive(buffer, &sender))
+                    return;
+            } catch (const Error& e) {
+                if (e.code() != ENOBUFS)
+                    throw;
+                queue.lost = true;
+                continue;
+            }
+            if (sender == 0)
+                queue.datagrams.push_back(buffer);
+            wipe(buffer.data(), buffer.size());
+        }
+    }
+
+    void discard_events() {
+        queue_events();
+        queue.clear();
+    }
+
+    // Dumps both tables and reconciles; true when the contents changed.
+    bool resync(ResyncReason reason) {
+        auto started = Clock::now();
+        for (int attempt = 0; attempt < resync_attempts; ++attempt) {
+            // Whatever is queued now happened before the dump starts, so
+            // the dump shows its effect.
+            discard_events();
+
+            StateTable new_states;
+            PolicyTable new_policies;
+            auto between = [this] { queue_events(); };
+            {
+                Request request(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_DUMP);
+                requests->transact(
+                    request.bytes(), "dump states",
+                    [&](const nlmsghdr* nlh) {
+                        if (auto s = parse_state_message(nlh, interner))
+                            new_states.upsert(std::move(*s));
+                    },
+                    between);
+            }
+            {
+                Request request(XFRM_MSG_GETPOLICY, NLM_F_REQUEST | NLM_F_DUMP);
+                requests->transact(
+                    request.bytes(), "dump policies",
+                    [&](const nlmsghdr* nlh) {
+                        if (auto p = parse_policy_message(nlh))
+                            new_policies.upsert(std::move(*p));
+                    },
+                    between);
+            }
+            queue_events();
+            if (queue.lost)
+                continue;
+
+            std::uint64_t applied = 0;
+            for (const auto& d : queue.datagrams)
+                apply_datagram(d.data(), d.size(), new_states, new_policies, nullptr, &applied);
+            queue.clear();
+
+            bool differs;
+            {
+                std::lock_guard lock(mutex);
+                differs = !same_contents(states, new_states) ||
+                          !same_contents(policies, new_policies);
+                if (differs) {
+                    states = std::move(new_states);
+                    policies = std::move(new_policies);
+                    ++generation;
+                }
+                counters.events_applied += applied;
+                ++counters.resyncs;
+                switch (reason) {
+                case ResyncReason::initial:
+                    break;
+                case ResyncReason::lost_events:
+                    ++counters.lost_event_resyncs;
+                    break;
+                case ResyncReason::unknown_object:
+                    ++counters.unknown_object_resyncs;
+                    break;
+                case ResyncReason::periodic:
+                    ++counters.periodic_resyncs;
+                    break;
+                case ResyncReason::requested:
+                    ++counters.requested_resyncs;
+                    break;
+                }
+                counters.last_resync_reason = reason;
+                counters.last_resync_time = std::chrono::system_clock::now();
+                counters.last_resync_duration = Clock::now() - started;
+            }
+            // Dropping the old tables (outside the lock) may free details.
+            new_states = {};
+            interner.prune();
+            changed.notify_all();
+            return differs;
+        }
+        throw Error(ENOBUFS, "resynchronising with the kernel: events were lost during each of " +
+                                 std::to_string(resync_attempts) +
+                                 " dumps; raise the event receive buffer");
+    }
+
+    // Looks again at the kernel's IPIP helpers: the ones the mirror has
+    // (gone?) and the ones its IPComp tunnel states imply (new?).
+    bool check_tunnels() {
+        std::vector<XfrmState> helpers;
+        std::vector<XfrmState> comps;
+        {
+            std::lock_guard lock(mutex);
+            for (const XfrmState& s : states) {
+                if (s.is_kernel_tunnel())
+                    helpers.push_back(s);
+                else if (is_comp_tunnel(s))
+                    comps.push_back(s);
+            }
+        }
+        std::vector<XfrmState> found;
+        std::vector<XfrmState> gone;
+        auto lookup = [&](const StateId& id, const Address& saddr, const Mark& mark) {
+            Request request(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
+            build_get_state(request, id, mark, saddr);
+            std::optional<XfrmState> result;
+            try {
+                requests->transact(request.bytes(), "get " + describe(id),
+                                   [&](const nlmsghdr* nlh) {
+                                       result = parse_state_message(nlh, interner);
+                                   });
+            } catch (const Error& e) {
+                if (e.code() != ESRCH && e.code() != ENOENT)
+                    throw;
+            }
+            return result;
+        };
+        for (const XfrmState& h : helpers) {
+            if (auto now = lookup(h.id, h.saddr, h.mark))
+                found.push_back(std::move(*now));
+            else
+                gone.push_back(h);
+        }
+        for (const XfrmState& c : comps) {
+            StateId id{c.id.daddr, 0,
+                       static_cast<std::uint8_t>(c.id.family == AF_INET6 ? IPPROTO_IPV6
+                                                                         : IPPROTO_IPIP),
+                       c.id.family};
+            if (auto now = lookup(id, c.saddr, c.mark))
+                found.push_back(std::move(*now));
+        }
+        bool any = false;
+        std::lock_guard lock(mutex);
+        for (const XfrmState& s : gone)
+            any |= states.erase(s);
+        for (XfrmState& s : found)
+            any |= states.upsert(std::move(s));
+        if (any)
+            ++generation;
+        return any;
+    }
+
+    void notify(const MirrorChange& change) {
+        changed.notify_all();
+        std::lock_guard lock(listeners_mutex);
+        for (auto& [id, listener] : listeners)
+            listener(change);
+    }
+
+    void record_error(const std::exception& e) {
+        std::lock_guard lock(mutex);
+        ++counters.errors;
+        counters.last_error = e.what();
+    }
+
+    void run() {
+        auto interval = options.resync_interval;
+        auto next_periodic = Clock::now() + interval;
+        std::optional<ResyncReason> retry;
+
+        while (!stopping) {
+            auto deadline = Clock::time_point::max();
+            if (interval.count() > 0)
+                deadline = next_periodic;
+            if (!tunnel_checks.empty())
+                deadline = std::min(deadline, tunnel_checks.front());
+            if (retry)
+                deadline = std::min(deadline, Clock::now() + std::chrono::milliseconds(500));
+            int timeout = -1;
+            if (deadline != Clock::time_point::max()) {
+                auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+                timeout = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+            }
+
+            pollfd fds[2] = {{events->fd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+            poll(fds, 2, timeout);
+            if (fds[1].revents & POLLIN) {
+                std::uint64_t count;
+                ssize_t n = read(wake_fd, &count, sizeof count);
+                (void)n;
+            }
+            if (stopping)
+                break;
+
+            std::uint64_t before;
+            {
+                std::lock_guard lock(mutex);
+                before = generation;
+            }
+            std::optional<ResyncReason> need = retry;
+            retry.reset();
+            if (resync_wanted.exchange(false))
+                need = ResyncReason::requested;
+            bool changed_any = false;
+            try {
+                if (auto why = follow_events(&changed_any); why && !need)
+                    need = why;
+                if (!need && interval.count() > 0 && Clock::now() >= next_periodic)
+                    need = ResyncReason::periodic;
+                if (!tunnel_checks.empty() && Clock::now() >= tunnel_checks.front()) {
+                    tunnel_checks.erase(tunnel_checks.begin());
+                    check_tunnels();
+                }
+                if (need) {
+                    bool differs = resync(*need);
+                    next_periodic = Clock::now() + interval;
+                    if (differs || *need != ResyncReason::periodic) {
+                        std::uint64_t gen;
+                        {
+                            std::lock_guard lock(mutex);
+                            gen = generation;
+                        }
+                        notify({gen, need});
+                        need.reset();
+                        publish_cpu();
+                        continue;
+                    }
+                }
+            } catch (const std::exception& e) {
+                record_error(e);
+                retry = need ? need : std::optional(ResyncReason::lost_events);
+            }
+            std::uint64_t after;
+            {
+                std::lock_guard lock(mutex);
+                after = generation;
+            }
+            if (after != before)
+                notify({after, std::nullopt});
+            publish_cpu();
+        }
+    }
+
+    void publish_cpu() {
+        auto cpu = thread_cpu_now();
+        std::lock_guard lock(mutex);
+        counters.thread_cpu_time = cpu;
+    }
+};
+
+Mirror::Mirror(MirrorOptions options) : state_(std::make_unique<State>()) {
+    state_->options = options;
+}
+
+Mirror::~Mirror() {
+    stop();
+    if (state_->wake_fd >= 0)
+        close(state_->wake_fd);
+}
+
+void Mirror::start() {
+    State& s = *state_;
+    if (s.thread.joinable())
+        return;
+    s.events = std::make_unique<Socket>(
+        s.options.netns_fd,
+        std::initializer_list<unsigned>{XFRMNLGRP_SA, XFRMNLGRP_POLICY, XFRMNLGRP_EXPIRE},
+        s.options.event_receive_buffer);
+    s.requests = std::make_unique<Socket>(s.options.netns_fd);
+    if (s.wake_fd < 0)
+        s.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s.wake_fd < 0)
+        throw Error(errno, std::string("eventfd: ") + std::strerror(errno));
+    s.stopping = false;
+    s.resync(ResyncReason::initial);
+    s.thread = std::thread([&s] { s.run(); });
+}
+
+void Mirror::stop() {
+    State& s = *state_;
+    if (!s.thread.joinable())
+        return;
+    s.stopping = true;
+    s.wake();
+    s.thread.join();
+}
+
+std::shared_ptr<const Snapshot> Mirror::snapshot() const {
+    State& s = *state_;
+    std::lock_guard lock(s.mutex);
+    auto cached = s.cached.lock();
+    if (cached && cached->generation() == s.generation)
+        return cached;
+    cached = std::make_shared<const Snapshot>(s.generation, s.states, s.policies);
+    s.cached = cached;
+    return cached;
+}
+
+std::uint64_t Mirror::generation() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->generation;
+}
+
+bool Mirror::wait_for_change(std::uint64_t after, Clock::time_point deadline) const {
+    State& s = *state_;
+    std::unique_lock lock(s.mutex);
+    return s.changed.wait_until(lock, deadline, [&] { return s.generation > after; });
+}
+
+int Mirror::add_listener(Listener listener) {
+    std::lock_guard lock(state_->listeners_mutex);
+    int id = state_->next_listener++;
+    state_->listeners.emplace(id, std::move(listener));
+    return id;
+}
+
+void Mirror::remove_listener(int id) {
+    std::lock_guard lock(state_->listeners_mutex);
+    state_->listeners.erase(id);
+}
+
+void Mirror::request_resync() {
+    state_->resync_wanted = true;
+    if (state_->wake_fd >= 0)
+        state_->wake();
+}
+
+MirrorCounters Mirror::counters() const {
+    std::lock_guard lock(state_->mutex);
+    return state_->counters;
+}
+
+} // namespace netlink
