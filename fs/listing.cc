@@ -1,0 +1,41 @@
+// MirrorListing: render ipsec_spigrp from the mirror, once per change.
+#include "fs/listing.h"
+
+#include "compat/translate.h"
+#include "fs/kernel_adapter.h"
+#include "fs/log.h"
+#include "netlink/mirror.h"
+
+namespace fs {
+
+MirrorListing::MirrorListing(const netlink::Mirror& mirror, compat::SaidForm form)
+    : mirror_(mirror), form_(form) {}
+
+std::shared_ptr<const std::string> MirrorListing::spigrp() {
+    // Readers that arrive during a rendering wait for it rather than render
+    // the same text again.
+    std::lock_guard lock(mutex_);
+    if (cached_ && cached_generation_ == mirror_.generation() &&
+        cached_recorded_version_ == recorded_version_)
+        return cached_;
+
+    const std::shared_ptr<const netlink::Snapshot> snapshot = mirror_.snapshot();
+    const KernelView view = kernel_view_of(*snapshot);
+    const std::vector<compat::SaGroup> groups =
+        compat::groups_from(view.states, view.policies, recorded_);
+    cached_ = std::make_shared<const std::string>(compat::render_spigrp(groups, form_));
+    cached_generation_ = snapshot->generation();
+    cached_recorded_version_ = recorded_version_;
+    LOG_DEBUG("rendered ipsec_spigrp for generation %llu: %zu lines, %zu bytes",
+              static_cast<unsigned long long>(cached_generation_), groups.size(),
+              cached_->size());
+    return cached_;
+}
+
+void MirrorListing::set_recorded_groups(std::vector<compat::SaGroup> groups) {
+    std::lock_guard lock(mutex_);
+    recorded_ = std::move(groups);
+    ++recorded_version_;
+}
+
+} // namespace fs
