@@ -1,0 +1,193 @@
+// GroupBook: pairwise linking, dissolving, vanished members (see header).
+#include "compat/control_groups.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <utility>
+
+#include "compat/error.h"
+
+namespace compat {
+
+namespace {
+
+std::string said_text(const Said& said) {
+    return format_said(said);
+}
+
+bool exists(const Said& said, const KernelView& kernel) {
+    return said.proto == Proto::tun || find_kernel_sa(kernel.sas, said) != nullptr;
+}
+
+void check_not_foreign(const Said& said, const KernelView& kernel) {
+    if (const KernelPolicy* policy = foreign_user(said, kernel))
+        throw Error(said_text(said) + " is used by " + describe_policy(*policy) +
+                        ", which klipsfs did not make; change it with the software that did",
+                    EBUSY);
+}
+
+void check_unbound(const SaGroup* group, const KernelView& kernel) {
+    if (group == nullptr)
+        return;
+    const auto eroutes = eroutes_of(*group, kernel);
+    if (!eroutes.empty())
+        throw Error("the group of " + said_text(group->sas.front()) + " is bound to the eroute " +
+                        format_subnet(eroutes.front()->src) + " -> " +
+                        format_subnet(eroutes.front()->dst) + "; unbind it first",
+                    EBUSY);
+}
+
+void check_linkable(const Said& inner, const Said& outer, const KernelView& kernel) {
+    for (const Said& said : {inner, outer}) {
+        if (said.proto == Proto::int_)
+            throw Error(said_text(said) + ": KLIPS's magic SAs cannot be grouped", EINVAL);
+        if (!exists(said, kernel))
+            throw Error(said_text(said) + ": no such SA", ENOENT);
+    }
+    if (inner == outer)
+        throw Error(said_text(inner) + " cannot be linked to itself", EEXIST);
+    if (inner.dst != outer.dst)
+        throw Error(said_text(inner) + " and " + said_text(outer) +
+                        " have different destinations; a group has one",
+                    EINVAL);
+    check_not_foreign(inner, kernel);
+    check_not_foreign(outer, kernel);
+}
+
+} // namespace
+
+const SaGroup* GroupBook::find(const Said& said) const {
+    for (const SaGroup& group : groups_)
+        if (std::find(group.sas.begin(), group.sas.end(), said) != group.sas.end())
+            return &group;
+    return nullptr;
+}
+
+SaGroup* GroupBook::find_mutable(const Said& said) {
+    return const_cast<SaGroup*>(std::as_const(*this).find(said));
+}
+
+void GroupBook::link(std::span<const Said> chain, const KernelView& kernel) {
+    if (chain.size() < 2)
+        throw Error("a link needs at least two SAs", EINVAL);
+    GroupBook next = *this;
+    for (std::size_t i = 0; i + 1 < chain.size(); ++i)
+        next.link_pair(chain[i], chain[i + 1], kernel);
+    *this = std::move(next);
+}
+
+// KLIPS's SADB_X_GRPSA: inner must have nothing outside it, outer nothing
+// inside it, and outer's chain must not already hold inner.
+void GroupBook::link_pair(const Said& inner, const Said& outer, const KernelView& kernel) {
+    check_linkable(inner, outer, kernel);
+    SaGroup* inner_group = find_mutable(inner);
+    SaGroup* outer_group = find_mutable(outer);
+    check_unbound(inner_group, kernel);
+    check_unbound(outer_group, kernel);
+
+    if (inner_group != nullptr && inner_group == outer_group)
+        throw Error(said_text(inner) + " and " + said_text(outer) + " are already in one group",
+                    EEXIST);
+    if (inner_group != nullptr && inner_group->sas.back() != inner)
+        throw Error(said_text(inner) + " already has " +
+                        said_text(*(std::find(inner_group->sas.begin(), inner_group->sas.end(),
+                                              inner) + 1)) +
+                        " outside it",
+                    EEXIST);
+    if (outer_group != nullptr && outer_group->sas.front() != outer)
+        throw Error(said_text(outer) + " already has " +
+                        said_text(*(std::find(outer_group->sas.begin(), outer_group->sas.end(),
+                                              outer) - 1)) +
+                        " inside it",
+                    EEXIST);
+
+    std::vector<Said> merged = inner_group ? inner_group->sas : std::vector<Said>{inner};
+    const std::vector<Said> outer_sas = outer_group ? outer_group->sas : std::vector<Said>{outer};
+    merged.insert(merged.end(), outer_sas.begin(), outer_sas.end());
+    if (merged.size() > max_group_size)
+        throw Error("linking " + said_text(inner) + " to " + said_text(outer) + " would make a "
+                        "group of " + std::to_string(merged.size()) + " SAs; at most " +
+                        std::to_string(max_group_size) + " (the kernel's template limit)",
+                    EINVAL);
+
+    // The two groups are disjoint, so removing them by value is exact.
+    const std::vector<SaGroup> replaced = [&] {
+        std::vector<SaGroup> old;
+        for (const SaGroup* group : {inner_group, outer_group})
+            if (group != nullptr)
+                old.push_back(*group);
+        return old;
+    }();
+    for (const SaGroup& group : replaced)
+        std::erase(groups_, group);
+    groups_.push_back(SaGroup{std::move(merged)});
+}
+
+std::optional<SaGroup> GroupBook::dissolve(const Said& member, const KernelView& kernel) {
+    check_not_foreign(member, kernel);
+    const SaGroup* group = find(member);
+    if (group == nullptr) {
+        if (!exists(member, kernel) || member.proto == Proto::tun)
+            throw Error(said_text(member) + ": no such SA", ENOENT);
+        return std::nullopt;
+    }
+    check_unbound(group, kernel);
+    SaGroup dissolved = *group;
+    std::erase(groups_, dissolved);
+    return dissolved;
+}
+
+std::vector<SaGroup> GroupBook::drop_vanished(std::span<const KernelSa> sas) {
+    std::vector<SaGroup> dropped;
+    std::erase_if(groups_, [&](const SaGroup& group) {
+        const bool whole = std::all_of(group.sas.begin(), group.sas.end(), [&](const Said& s) {
+            return s.proto == Proto::tun || find_kernel_sa(sas, s) != nullptr;
+        });
+        if (!whole)
+            dropped.push_back(group);
+        return !whole;
+    });
+    return dropped;
+}
+
+std::vector<const KernelPolicy*> eroutes_of(const SaGroup& group, const KernelView& kernel) {
+    const std::span<const Said> members = kernel_members(group.sas);
+    std::vector<const KernelPolicy*> eroutes;
+    for (const KernelPolicy& policy : kernel.policies) {
+        if (!is_klipsfs_policy(policy))
+            continue;
+        const auto chain = chain_of(policy, kernel.sas);
+        if (chain && std::equal(chain->begin(), chain->end(), members.begin(), members.end()))
+            eroutes.push_back(&policy);
+    }
+    return eroutes;
+}
+
+namespace {
+
+// The listing shows a foreign chain with a tunnel-mode T0 as a tun SA to
+// T0's destination with the SPI of the state T0 picks (translate.h).
+bool shows_as_tun(const KernelPolicy& policy, const Said& tun, const KernelView& kernel) {
+    const KernelTemplate& t0 = policy.templates.front();
+    if (t0.mode != Mode::tunnel || t0.dst != tun.dst)
+        return false;
+    return std::any_of(kernel.sas.begin(), kernel.sas.end(), [&](const KernelSa& sa) {
+        return sa.said.spi == tun.spi && sa.said.proto == t0.proto && policy_uses(policy, sa);
+    });
+}
+
+} // namespace
+
+const KernelPolicy* foreign_user(const Said& said, const KernelView& kernel) {
+    const KernelSa* sa = find_kernel_sa(kernel.sas, said);
+    for (const KernelPolicy& policy : kernel.policies) {
+        if (is_klipsfs_policy(policy) || policy.socket_policy || policy.templates.empty())
+            continue;
+        if (sa != nullptr ? policy_uses(policy, *sa)
+                          : said.proto == Proto::tun && shows_as_tun(policy, said, kernel))
+            return &policy;
+    }
+    return nullptr;
+}
+
+} // namespace compat

@@ -1,0 +1,68 @@
+// GroupBook: the SA groups made through the control node, with KLIPS's
+// pairwise linking rules (design.md "The control node", klips-text.md 5.4).
+//
+// Pure code: the kernel's states and policies come in as a KernelView on
+// every call; nothing is queried.  A GroupBook is a plain value: a command
+// works on a copy, and the daemon keeps the copy only once the kernel
+// changes that go with it have been made.
+//
+// What a group is here: 2 to 6 SAs with one destination, inside to outside.
+// Its members are kernel states, except `tun` SAs, which XFRM does not have:
+// naming a tun SA in a link creates it as a user-space SA of the group, and
+// it lives exactly as long as the group (dissolving forgets it).
+//
+// Which groups may change: a group with an eroute bound to it may not (unbind
+// first: its policies name the members), and SAs that a policy made by other
+// software uses may not be linked or unlinked at all (EBUSY naming it).
+#pragma once
+
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "compat/control_policy.h"
+#include "compat/spigrp.h"
+
+namespace compat {
+
+inline constexpr std::size_t max_group_size = 6; // XFRM_MAX_DEPTH templates
+
+class GroupBook {
+public:
+    GroupBook() = default;
+    explicit GroupBook(std::vector<SaGroup> groups) : groups_(std::move(groups)) {}
+
+    std::span<const SaGroup> groups() const { return groups_; }
+
+    // The group `said` is a member of, or nullptr.
+    const SaGroup* find(const Said& said) const;
+
+    // Links chain[0] -> chain[1] -> ... as N-1 KLIPS pairwise links, all or
+    // nothing.  Throws compat::Error (ENOENT, EEXIST, EBUSY, EINVAL) and then
+    // changes nothing.
+    void link(std::span<const Said> chain, const KernelView& kernel);
+
+    // Dissolves the whole group that `member` belongs to and returns it;
+    // nothing (and no error) when `member` is an SA in no group.  Throws
+    // ENOENT for an unknown SA, EBUSY for a bound or foreign group.
+    std::optional<SaGroup> dissolve(const Said& member, const KernelView& kernel);
+
+    // Removes and returns the groups a kernel member of which no longer
+    // exists (deleted by other software: KLIPS dissolved such groups too).
+    std::vector<SaGroup> drop_vanished(std::span<const KernelSa> sas);
+
+private:
+    void link_pair(const Said& inner, const Said& outer, const KernelView& kernel);
+    SaGroup* find_mutable(const Said& said);
+
+    std::vector<SaGroup> groups_;
+};
+
+// The klipsfs policies (eroutes) that send traffic through exactly `group`.
+std::vector<const KernelPolicy*> eroutes_of(const SaGroup& group, const KernelView& kernel);
+
+// A policy that other software made and that uses `said`, or nullptr.  For a
+// tun SA: a foreign policy whose tunnel-mode T0 the listing shows as it.
+const KernelPolicy* foreign_user(const Said& said, const KernelView& kernel);
+
+} // namespace compat

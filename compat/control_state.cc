@@ -1,0 +1,185 @@
+// The state file: serialise, parse, and the start-up check (see header).
+#include "compat/control_state.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <sstream>
+
+#include "compat/error.h"
+
+namespace compat {
+
+namespace {
+
+constexpr std::string_view header = "klipsfs-control-state";
+
+std::vector<std::string_view> words_of(std::string_view line) {
+    if (const auto hash = line.find('#'); hash != std::string_view::npos)
+        line = line.substr(0, hash);
+    std::vector<std::string_view> words;
+    std::size_t pos = 0;
+    while (true) {
+        pos = line.find_first_not_of(" \t\r", pos);
+        if (pos == std::string_view::npos)
+            return words;
+        const std::size_t end = std::min(line.find_first_of(" \t\r", pos), line.size());
+        words.push_back(line.substr(pos, end - pos));
+        pos = end;
+    }
+}
+
+Said said_at(std::string_view word) {
+    try {
+        return parse_said(word);
+    } catch (const Error& e) {
+        throw Error("bad SAID \"" + std::string(word) + "\": " + e.what());
+    }
+}
+
+SaGroup group_record(std::span<const std::string_view> words) {
+    if (words.size() < 3 || words.size() > 1 + max_group_size)
+        throw Error("a group record holds 2 to " + std::to_string(max_group_size) + " SAIDs");
+    SaGroup group;
+    for (std::string_view word : words.subspan(1))
+        group.sas.push_back(said_at(word));
+    return group;
+}
+
+TunRecord tun_record(std::span<const std::string_view> words) {
+    if (words.size() != 3)
+        throw Error("a tun record holds a tun SAID and the SAID after it");
+    TunRecord record{said_at(words[1]), said_at(words[2])};
+    if (record.tun.proto != Proto::tun)
+        throw Error("\"" + std::string(words[1]) + "\" is not a tun SA");
+    return record;
+}
+
+void check_header(std::span<const std::string_view> words) {
+    if (words.size() != 2 || words[0] != header)
+        throw Error("expected \"" + std::string(header) + " " +
+                    std::to_string(state_file_version) + "\"");
+    if (words[1] != std::to_string(state_file_version))
+        throw Error("version " + std::string(words[1]) + " is not supported (this klipsfs reads "
+                    "version " + std::to_string(state_file_version) + ")");
+}
+
+std::string group_text(const SaGroup& group) {
+    std::string text;
+    for (const Said& said : group.sas)
+        text += (text.empty() ? "" : " ") + format_said(said);
+    return text;
+}
+
+} // namespace
+
+std::string serialise_state(const StateFile& state) {
+    std::string text = std::string(header) + " " + std::to_string(state_file_version) + "\n";
+    text += "# written by klipsfs: the SA groups of ipsec/control that the kernel cannot hold\n";
+    for (const SaGroup& group : state.unbound)
+        text += "group " + group_text(group) + "\n";
+    for (const TunRecord& record : state.tuns)
+        text += "tun " + format_said(record.tun) + " " + format_said(record.first) + "\n";
+    return text;
+}
+
+StateFile parse_state(std::string_view text) {
+    StateFile state;
+    bool seen_header = false;
+    int number = 0;
+    std::istringstream lines{std::string(text)};
+    for (std::string line; std::getline(lines, line);) {
+        ++number;
+        const auto words = words_of(line);
+        if (words.empty())
+            continue;
+        try {
+            if (!seen_header)
+                check_header(words);
+            else if (words[0] == "group")
+                state.unbound.push_back(group_record(words));
+            else if (words[0] == "tun")
+                state.tuns.push_back(tun_record(words));
+            else
+                throw Error("unknown record \"" + std::string(words[0]) + "\"");
+        } catch (const Error& e) {
+            throw Error("state file line " + std::to_string(number) + ": " + e.what());
+        }
+        seen_header = true;
+    }
+    if (!seen_header)
+        throw Error("state file is empty: expected \"" + std::string(header) + " " +
+                    std::to_string(state_file_version) + "\"");
+    return state;
+}
+
+StateFile state_of(const GroupBook& book, const KernelView& kernel) {
+    StateFile state;
+    for (const SaGroup& group : book.groups()) {
+        if (eroutes_of(group, kernel).empty())
+            state.unbound.push_back(group);
+        else if (group.sas.front().proto == Proto::tun)
+            state.tuns.push_back(TunRecord{group.sas[0], group.sas[1]});
+    }
+    return state;
+}
+
+namespace {
+
+// Bound groups: one per distinct chain of klipsfs's policies.
+std::vector<SaGroup> bound_groups(const StateFile& state, const KernelView& kernel,
+                                  std::vector<std::string>& log) {
+    std::vector<SaGroup> groups;
+    for (const KernelPolicy& policy : kernel.policies) {
+        if (!is_klipsfs_policy(policy))
+            continue;
+        const auto chain = chain_of(policy, kernel.sas);
+        if (!chain) {
+            log.push_back("klipsfs " + describe_policy(policy) + " names an SA that no longer "
+                          "exists; it drops the traffic it matches until it is unbound");
+            continue;
+        }
+        SaGroup group{*chain};
+        const auto tun = std::find_if(state.tuns.begin(), state.tuns.end(),
+                                      [&](const TunRecord& r) { return r.first == chain->front(); });
+        if (tun != state.tuns.end())
+            group.sas.insert(group.sas.begin(), tun->tun);
+        if (group.sas.size() >= 2 && std::find(groups.begin(), groups.end(), group) == groups.end())
+            groups.push_back(std::move(group));
+    }
+    return groups;
+}
+
+bool leads_a_group(const Said& first, std::span<const SaGroup> groups) {
+    return std::any_of(groups.begin(), groups.end(), [&](const SaGroup& group) {
+        return group.sas.size() >= 2 && group.sas[1] == first;
+    });
+}
+
+} // namespace
+
+Restored restore_groups(const StateFile& state, const KernelView& kernel) {
+    Restored restored;
+    std::vector<SaGroup> bound = bound_groups(state, kernel, restored.log);
+    for (const TunRecord& record : state.tuns)
+        if (!leads_a_group(record.first, bound))
+            restored.log.push_back("state file: forgot " + format_said(record.tun) +
+                                   ": no eroute is bound to the group of " +
+                                   format_said(record.first) + " any more");
+
+    // Unbound groups are linked again under today's rules, so a group that
+    // lost a member, or that clashes with what other software did meanwhile,
+    // is dropped with the reason.
+    GroupBook book(std::move(bound));
+    for (const SaGroup& group : state.unbound) {
+        try {
+            book.link(group.sas, kernel);
+        } catch (const Error& e) {
+            restored.log.push_back("state file: dropped group " + group_text(group) + ": " +
+                                   e.what());
+        }
+    }
+    restored.book = std::move(book);
+    return restored;
+}
+
+} // namespace compat
