@@ -1,0 +1,52 @@
+// Test support for netlink/: what `ip xfrm` lists, reduced to key fields,
+// and the same reduction of the mirror's contents, so that tests can check
+// that the mirror equals the kernel as an independent tool sees it.  Also a
+// throwaway network namespace.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "netlink/snapshot.h"
+#include "netlink/xfrm_types.h"
+
+namespace netlink_test {
+
+// Runs a shell command; returns its standard output.  Throws
+// std::runtime_error when it exits non-zero.
+std::string run(const std::string& command);
+
+// "ip" or "ip -n NAME".
+std::string ip(const std::string& netns);
+
+// Key fields: "src dst proto spi reqid mode [mark]" for a state;
+// "selector dir index priority action [mark] [if_id] templates" for a policy.
+std::string state_key(const netlink::XfrmState& state);
+std::string policy_key(const netlink::XfrmPolicy& policy);
+
+// The same from one line of `ip -o xfrm state` / `ip -o -s xfrm policy`.
+std::string state_key_from_ip(const std::string& line);
+std::string policy_key_from_ip(const std::string& line);
+
+std::multiset<std::string> ip_states(const std::string& netns);
+std::multiset<std::string> ip_policies(const std::string& netns); // socket policies left out
+std::multiset<std::string> mirror_states(const netlink::Snapshot& snapshot);
+std::multiset<std::string> mirror_policies(const netlink::Snapshot& snapshot);
+
+// A fresh network namespace with a unique name, deleted on destruction.
+class Netns {
+public:
+    Netns();
+    ~Netns();
+    Netns(const Netns&) = delete;
+    Netns& operator=(const Netns&) = delete;
+
+    const std::string& name() const { return name_; }
+    int fd() const { return fd_; }
+
+private:
+    std::string name_;
+    int fd_ = -1;
+};
+
+} // namespace netlink_test
