@@ -1,0 +1,261 @@
+// netlink::Mirror and netlink::Client on the lab kernel, which has ESP, AH,
+// IPComp and IP-in-IP.  Changes are made with `ip xfrm`, and after each
+// step the mirror must list what `ip -o xfrm state/policy` lists.  Each test
+// works in a network namespace of its own.
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+
+#include "netlink/client.h"
+#include "netlink/error.h"
+#include "netlink/mirror.h"
+#include "tests/netlink/ip_xfrm.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using netlink_test::ip;
+using netlink_test::Netns;
+using netlink_test::run;
+
+const std::string K16 = "0x00112233445566778899aabbccddeeff";
+const std::string K20 = "0x0102030405060708090a0b0c0d0e0f1011121314";
+
+// Polls until the mirror lists what ip lists, states and policies.
+::testing::AssertionResult mirror_equals_ip(const netlink::Mirror& mirror, const Netns& ns,
+                                            std::chrono::seconds limit = 20s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    std::multiset<std::string> ks, ms, kp, mp;
+    for (;;) {
+        auto snap = mirror.snapshot();
+        ks = netlink_test::ip_states(ns.name());
+        kp = netlink_test::ip_policies(ns.name());
+        ms = netlink_test::mirror_states(*snap);
+        mp = netlink_test::mirror_policies(*snap);
+        if (ks == ms && kp == mp)
+            return ::testing::AssertionSuccess();
+        if (std::chrono::steady_clock::now() >= deadline)
+            break;
+        mirror.wait_for_change(snap->generation(), std::chrono::steady_clock::now() + 200ms);
+    }
+    auto r = ::testing::AssertionFailure() << "mirror differs from ip xfrm\n";
+    auto list = [&](const char* what, const std::multiset<std::string>& keys) {
+        r << what << " (" << keys.size() << "):\n";
+        std::size_t n = 0;
+        for (const auto& k : keys)
+            if (n++ < 20)
+                r << "  " << k << "\n";
+    };
+    list("ip states", ks);
+    list("mirror states", ms);
+    list("ip policies", kp);
+    list("mirror policies", mp);
+    return r;
+}
+
+netlink::MirrorOptions quiet(const Netns& ns) {
+    netlink::MirrorOptions options;
+    options.netns_fd = ns.fd();
+    options.resync_interval = 0ms; // prove that events (and targeted checks) suffice
+    return options;
+}
+
+std::string esp(const std::string& src, const std::string& dst, const std::string& spi,
+                const std::string& rest = "mode transport reqid 2") {
+    return " xfrm state add src " + src + " dst " + dst + " proto esp spi " + spi + " " + rest +
+           " enc 'cbc(aes)' " + K16 + " auth-trunc 'hmac(sha1)' " + K20 + " 96";
+}
+
+TEST(NetlinkLab, MirrorFollowsEspAhIpcompAndTheKernelsIpipStates) {
+    Netns ns;
+    const std::string ipn = ip(ns.name());
+    netlink::Mirror mirror(quiet(ns));
+    mirror.start();
+
+    // The man page's group: tun+comp+esp+ah towards 192.168.2.110.
+    run(ipn + " xfrm state add src 192.168.2.100 dst 192.168.2.110 proto comp spi 0x3d0 "
+              "reqid 3 mode tunnel comp deflate");
+    EXPECT_TRUE(mirror_equals_ip(mirror, ns)); // incl. proto 4, made without an event
+    run(ipn + esp("192.168.2.100", "192.168.2.110", "0x187a101b"));
+    run(ipn + " xfrm state add src 192.168.2.100 dst 192.168.2.110 proto ah spi 0x187a101a "
+              "reqid 1 mode transport auth 'hmac(sha1)' " + K20);
+    run(ipn + " xfrm policy add src 192.168.2.100/32 dst 192.168.2.110/32 dir out "
+              "tmpl src 192.168.2.100 dst 192.168.2.110 proto comp spi 0x3d0 reqid 3 mode tunnel "
+              "tmpl proto esp spi 0x187a101b reqid 2 mode transport "
+              "tmpl proto ah spi 0x187a101a reqid 1 mode transport");
+    // IPv6: IPComp brings a proto 41 state.
+    run(ipn + " xfrm state add src 3049:1::1 dst 3049:1::2 proto comp spi 0x3d0 reqid 3 "
+              "mode tunnel comp deflate");
+    EXPECT_TRUE(mirror_equals_ip(mirror, ns));
+
+    auto snap = mirror.snapshot();
+    std::size_t tunnels = 0;
+    for (const auto& s : snap->states())
+        tunnels += s.is_kernel_tunnel();
+    EXPECT_EQ(tunnels, 2u);
+    const auto* ipip = snap->find({netlink::parse_address("192.168.2.110"), 0xc0a80264,
+                                   IPPROTO_IPIP, AF_INET});
+    ASSERT_TRUE(ipip);
+    EXPECT_EQ(ipip->reqid, 0u);
+
+    // Deleting the IPComp state makes the kernel drop its IPIP state later,
+    // silently.
+    run(ipn + " xfrm state delete src 192.168.2.100 dst 192.168.2.110 proto comp spi 0x3d0");
+    EXPECT_TRUE(mirror_equals_ip(mirror, ns));
+    EXPECT_FALSE(mirror.snapshot()->find(ipip->id));
+
+    // Flush ESP only, then everything (the v6 IPIP state goes with its comp).
+    run(ipn + " xfrm state flush proto esp");
+    EXPECT_TRUE(mirror_equals_ip(mirror, ns));
+    run(ipn + " xfrm state flush");
+    run(ipn + " xfrm policy flush");
+    EXPECT_TRUE(mirror_equals_ip(mirror, ns));
+    EXPECT_EQ(mirror.snapshot()->states().size(), 0u);
+    EXPECT_EQ(mirror.counters().resyncs, 1u);
+    EXPECT_EQ(mirror.counters().errors, 0u) << mirror.counters().last_error;
+}
+
+TEST(NetlinkLab, HardExpiryRemovesTheStateWithoutADelete) {
+    Netns ns;
+    netlink::Mirror mirror(quiet(ns));
+    mirror.start();
+    run(ip(ns.name()) + esp("10.0.0.1", "10.0.0.2", "0x2000", "mode tunnel reqid 5") +
+        " limit time-hard 2");
+    EXPECT_TRUE(mirror_equals_ip(mirror, ns));
+    ASSERT_EQ(mirror.snapshot()->states().size(), 1u);
+
+    // The kernel sends only EXPIRE(hard); poll the mirror with a deadline.
+    auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (!mirror.snapshot()->states().empty() && std::chrono::steady_clock::now() < deadline)
+        mirror.wait_for_change(mirror.generation(), std::chrono::steady_clock::now() + 500ms);
+    EXPECT_TRUE(mirror.snapshot()->states().empty());
+    EXPECT_TRUE(mirror_equals_ip(mirror, ns));
+    EXPECT_EQ(mirror.counters().resyncs, 1u); // the event did it, not a resync
+}
+
+TEST(NetlinkLab, UpdateOfAStateNeverSeenTriggersAResync) {
+    Netns ns;
+    const std::string ipn = ip(ns.name());
+    netlink::Mirror mirror(quiet(ns));
+    mirror.start();
+    // ALLOCSPI makes a larval state without any event...
+    std::string out = run(ipn + " xfrm state allocspi src 10.0.0.1 dst 10.0.0.2 proto esp "
+                                "mode tunnel reqid 9 min 0x300 max 0x300");
+    ASSERT_NE(out.find("0x00000300"), std::string::npos) << out;
+    // ... and keying it is an UPDSA of a state the mirror never saw.
+    run(ipn + " xfrm state update src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x300 mode tunnel "
+              "reqid 9 enc 'cbc(aes)' " + K16 + " auth 'hmac(sha1)' " + K20);
+    EXPECT_TRUE(mirror_equals_ip(mirror, ns));
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (mirror.counters().unknown_object_resyncs == 0 &&
+           std::chrono::steady_clock::now() < deadline)
+        mirror.wait_for_change(mirror.generation(), std::chrono::steady_clock::now() + 200ms);
+    EXPECT_EQ(mirror.counters().unknown_object_resyncs, 1u);
+}
+
+TEST(NetlinkLab, PeriodicResyncFindsLarvalStates) {
+    Netns ns;
+    auto options = quiet(ns);
+    options.resync_interval = 300ms;
+    netlink::Mirror mirror(options);
+    mirror.start();
+    run(ip(ns.name()) + " xfrm state allocspi src 10.0.0.1 dst 10.0.0.3 proto esp "
+                        "mode tunnel reqid 4 min 0x400 max 0x400");
+    EXPECT_TRUE(mirror_equals_ip(mirror, ns));
+    const auto* larval = mirror.snapshot()->find(
+        {netlink::parse_address("10.0.0.3"), 0x400, IPPROTO_ESP, AF_INET});
+    ASSERT_TRUE(larval);
+    EXPECT_TRUE(larval->is_larval());
+    EXPECT_GE(mirror.counters().periodic_resyncs, 1u);
+}
+
+TEST(NetlinkLab, ClientFindsRealStates) {
+    Netns ns;
+    const std::string ipn = ip(ns.name());
+    run(ipn + esp("10.0.0.1", "10.0.0.2", "0x5000", "mode transport reqid 5 mark 9 mask 0xf"));
+    run(ipn + " xfrm state add src 10.0.0.1 dst 10.0.0.2 proto comp spi 0x3d1 reqid 6 "
+              "mode tunnel comp deflate");
+    netlink::Client client({ns.fd()});
+    netlink::StateId id{netlink::parse_address("10.0.0.2"), 0x5000, IPPROTO_ESP, AF_INET};
+
+    EXPECT_TRUE(client.state_exists(id, {{9, 0xf}, 0, {}}));
+    EXPECT_FALSE(client.state_exists(id)); // another mark: another state
+    auto state = client.get_state(id, {{9, 0xf}, 0, {}});
+    ASSERT_TRUE(state);
+    EXPECT_EQ(state->details->crypt.name, "cbc(aes)");
+    EXPECT_EQ(state->details->auth.trunc_bits, 96u);
+    EXPECT_EQ(state->reqid, 5u);
+
+    netlink::StateId ipip{netlink::parse_address("10.0.0.2"), 0, IPPROTO_IPIP, AF_INET};
+    netlink::StateLookup from{{}, 0, netlink::parse_address("10.0.0.1")};
+    EXPECT_TRUE(client.state_exists(ipip, from));
+    auto tunnel = client.get_state(ipip, from);
+    ASSERT_TRUE(tunnel);
+    EXPECT_EQ(tunnel->id.spi, 0x0a000001u);
+    EXPECT_EQ(client.states().size(), 3u);
+
+    id.spi = 0x5001;
+    EXPECT_FALSE(client.state_exists(id, {{9, 0xf}, 0, {}}));
+    EXPECT_FALSE(client.get_state(id, {{9, 0xf}, 0, {}}));
+}
+
+TEST(NetlinkLab, BurstThatOverflowsTheEventSocketEndsInAnEqualResync) {
+    Netns ns;
+    auto options = quiet(ns);
+    options.event_receive_buffer = 8192;
+    netlink::Mirror mirror(options);
+
+    // Hold the mirror thread in a listener while the burst runs, so that
+    // its small socket surely overflows.
+    std::mutex m;
+    std::condition_variable cv;
+    bool hold = true;
+    bool held = false;
+    mirror.add_listener([&](const netlink::MirrorChange&) {
+        std::unique_lock lock(m);
+        held = true;
+        cv.notify_all();
+        cv.wait(lock, [&] { return !hold; });
+    });
+    mirror.start();
+    run(ip(ns.name()) + esp("10.1.0.1", "10.1.0.2", "0x10"));
+    {
+        std::unique_lock lock(m);
+        ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return held; }));
+    }
+
+    // 10,000 changes: 6,000 adds, 4,000 deletes.
+    std::string batch = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                        "/netlink-burst-" + ns.name();
+    {
+        std::ofstream out(batch);
+        for (int i = 0; i < 6000; ++i)
+            out << esp("10.1.0.1", "10.2." + std::to_string(i / 250) + "." +
+                                       std::to_string(i % 250 + 1),
+                       std::to_string(0x1000 + i))
+                       .substr(1)
+                << "\n";
+        for (int i = 0; i < 4000; ++i)
+            out << "xfrm state delete src 10.1.0.1 dst 10.2." << i / 250 << "." << i % 250 + 1
+                << " proto esp spi " << 0x1000 + i << "\n";
+    }
+    run(ip(ns.name()) + " -batch " + batch);
+    std::remove(batch.c_str());
+    {
+        std::lock_guard lock(m);
+        hold = false;
+        cv.notify_all();
+    }
+    EXPECT_TRUE(mirror_equals_ip(mirror, ns, 120s));
+    EXPECT_EQ(mirror.snapshot()->states().size(), 2001u);
+    auto c = mirror.counters();
+    EXPECT_GE(c.lost_event_resyncs, 1u);
+    EXPECT_EQ(c.errors, 0u) << c.last_error;
+}
+
+} // namespace
