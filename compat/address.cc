@@ -182,13 +182,35 @@ Address read_ipv6(std::string_view text) {
     return address;
 }
 
+// The decimal text of each byte value, its length in the last character:
+// IPv4 text is most of a listing, so it is written by table.
+constexpr std::array<std::array<char, 4>, 256> make_byte_texts() {
+    std::array<std::array<char, 4>, 256> texts{};
+    for (int value = 0; value < 256; ++value) {
+        std::array<char, 4>& text = texts[static_cast<std::size_t>(value)];
+        char length = 0;
+        if (value >= 100)
+            text[static_cast<std::size_t>(length++)] = static_cast<char>('0' + value / 100);
+        if (value >= 10)
+            text[static_cast<std::size_t>(length++)] = static_cast<char>('0' + value / 10 % 10);
+        text[static_cast<std::size_t>(length++)] = static_cast<char>('0' + value % 10);
+        text[3] = length;
+    }
+    return texts;
+}
+
+constexpr std::array<std::array<char, 4>, 256> byte_texts = make_byte_texts();
+
+// Copies 4 characters whatever the length: `out` has room for that, since
+// an address never takes less than max_address_text.
 char* write_ipv4(char* out, const Address& address) {
     for (std::size_t i = 0; i < 4; ++i) {
-        if (i != 0)
-            *out++ = '.';
-        out = write_decimal(out, address.bytes[i]);
+        const std::array<char, 4>& text = byte_texts[address.bytes[i]];
+        std::memcpy(out, text.data(), 4);
+        out += text[3];
+        *out++ = '.';
     }
-    return out;
+    return out - 1;
 }
 
 char* write_groups(char* out, const std::array<std::uint16_t, ipv6_groups>& groups,
@@ -257,22 +279,17 @@ Address parse_address(std::string_view text, int family) {
     fail_as_name(text);
 }
 
-void append_address(std::string& out, const Address& address) {
-    char text[40]; // 8 groups of 4 hex digits and 7 colons, or less
-    char* end = text;
+char* write_address(char* out, const Address& address) {
     if (address.family == AF_INET)
-        end = write_ipv4(text, address);
-    else if (address.family == AF_INET6)
-        end = write_ipv6(text, address);
-    else
-        end = std::copy_n("<invalid>", 9, text);
-    out.append(text, end);
+        return write_ipv4(out, address);
+    if (address.family == AF_INET6)
+        return write_ipv6(out, address);
+    return std::copy_n("<invalid>", 9, out);
 }
 
 std::string format_address(const Address& address) {
-    std::string text;
-    append_address(text, address);
-    return text;
+    char text[max_address_text];
+    return std::string(text, write_address(text, address));
 }
 
 } // namespace compat

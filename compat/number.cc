@@ -3,6 +3,8 @@
 
 #include "compat/error.h"
 
+#include <algorithm>
+#include <bit>
 #include <charconv>
 #include <limits>
 
@@ -75,15 +77,12 @@ std::uint32_t parse_unsigned(std::string_view text, int base) {
 }
 
 char* write_hex(char* out, std::uint32_t value, int min_digits) {
-    int digits = 1;
-    while (digits < 8 && (value >> (4 * digits)) != 0)
-        ++digits;
-    if (digits < min_digits)
-        digits = min_digits;
-
-    for (int i = digits - 1; i >= 0; --i)
-        *out++ = "0123456789abcdef"[(value >> (4 * i)) & 0xf];
-    return out;
+    int digits =
+        std::max((static_cast<int>(std::bit_width(value)) + 3) / 4, std::max(min_digits, 1));
+    char* end = out + digits;
+    for (char* digit = end; digit != out; value >>= 4)
+        *--digit = "0123456789abcdef"[value & 0xf];
+    return end;
 }
 
 char* write_decimal(char* out, std::uint32_t value) {

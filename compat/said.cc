@@ -100,30 +100,34 @@ Said parse_general(std::string_view text) {
 }
 
 bool is_passthrough(const Said& said) {
+    if (said.proto != Proto::tun || said.spi != 0)
+        return false;
     bool known_family = said.dst.family == AF_INET || said.dst.family == AF_INET6;
-    bool unspecified = std::all_of(said.dst.bytes.begin(), said.dst.bytes.end(),
-                                   [](std::uint8_t byte) { return byte == 0; });
-    return said.proto == Proto::tun && said.spi == 0 && known_family && unspecified;
+    return known_family && std::all_of(said.dst.bytes.begin(), said.dst.bytes.end(),
+                                       [](std::uint8_t byte) { return byte == 0; });
+}
+
+char* write_text(char* out, std::string_view text) {
+    return std::copy(text.begin(), text.end(), out);
 }
 
 // satot printed an unknown int SPI with "%%unk-%d" into 10 bytes: as a
 // signed number, cut to 9 characters.  Kept exactly: `%unk-12345` comes
 // out as `%unk-1234`, SPI 0xffffffff as `%unk--1`.
-void append_int_name(std::string& out, std::uint32_t spi) {
-    if (spi >= first_int_spi && spi - first_int_spi < int_names.size()) {
-        out += int_names[spi - first_int_spi];
-        return;
-    }
+char* write_int_name(char* out, std::uint32_t spi) {
+    if (spi >= first_int_spi && spi - first_int_spi < int_names.size())
+        return write_text(out, int_names[spi - first_int_spi]);
+
     char text[16] = "%unk-";
     char* end = std::to_chars(text + 5, text + sizeof text, static_cast<std::int32_t>(spi)).ptr;
-    out.append(text, std::min<std::size_t>(static_cast<std::size_t>(end - text), 9));
+    return write_text(out, std::string_view(text, std::min<std::size_t>(end - text, 9)));
 }
 
 char* write_proto(char* out, Proto proto) {
     for (const ProtoName& name : proto_names)
         if (name.proto == proto)
-            return std::copy(name.text.begin(), name.text.end(), out);
-    out = std::copy_n("unk", 3, out);
+            return write_text(out, name.text);
+    out = write_text(out, "unk");
     return write_decimal(out, static_cast<std::uint8_t>(proto));
 }
 
@@ -134,9 +138,7 @@ char* write_spi(char* out, std::uint32_t spi, SaidForm form) {
     case SaidForm::padded:
         return write_hex(out, spi, 8);
     case SaidForm::kernel:
-        *out++ = '0';
-        *out++ = 'x';
-        return write_hex(out, spi);
+        return write_hex(write_text(out, "0x"), spi);
     case SaidForm::decimal:
         return write_decimal(out, spi);
     }
@@ -157,30 +159,28 @@ Said parse_said(std::string_view text) {
     return parse_general(text);
 }
 
-void append_said(std::string& out, const Said& said, SaidForm form) {
-    if (is_passthrough(said)) {
-        out += said.dst.family == AF_INET ? "%passthrough4" : "%passthrough6";
-        return;
-    }
-    if (said.proto == Proto::int_) {
-        append_int_name(out, said.spi);
-        return;
-    }
+char* write_said(char* out, const Said& said, SaidForm form) {
+    if (is_passthrough(said))
+        return write_text(out, said.dst.family == AF_INET ? "%passthrough4" : "%passthrough6");
+    if (said.proto == Proto::int_)
+        return write_int_name(out, said.spi);
 
-    char text[24]; // "unk255", a separator, "0x" and 10 digits, '@'
-    char* end = write_proto(text, said.proto);
+    out = write_proto(out, said.proto);
     if (form == SaidForm::man_page || form == SaidForm::padded)
-        *end++ = said.dst.family == AF_INET ? '.' : ':';
-    end = write_spi(end, said.spi, form);
-    *end++ = '@';
-    out.append(text, end);
-    append_address(out, said.dst);
+        *out++ = said.dst.family == AF_INET ? '.' : ':';
+    out = write_spi(out, said.spi, form);
+    *out++ = '@';
+    return write_address(out, said.dst);
+}
+
+void append_said(std::string& out, const Said& said, SaidForm form) {
+    char text[max_said_text];
+    out.append(text, write_said(text, said, form));
 }
 
 std::string format_said(const Said& said, SaidForm form) {
-    std::string text;
-    append_said(text, said, form);
-    return text;
+    char text[max_said_text];
+    return std::string(text, write_said(text, said, form));
 }
 
 } // namespace compat

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -58,8 +59,10 @@ Address parse_address(std::string_view text, int family);
 // zero groups compressed and never in dotted form.
 std::string format_address(const Address& address);
 
-// The same, appended to `out`: the fast path behind append_said.
-void append_address(std::string& out, const Address& address);
+// The same, written at `out` (room for max_address_text characters); returns
+// the end.  No allocation: the fast path behind append_said.
+inline constexpr std::size_t max_address_text = 39; // 8 groups of 4, 7 colons
+char* write_address(char* out, const Address& address);
 
 // satot: the SAID text, magic names (%hold, %passthrough4, ...) included.
 std::string format_said(const Said& said, SaidForm form = SaidForm::man_page);
@@ -67,5 +70,10 @@ std::string format_said(const Said& said, SaidForm form = SaidForm::man_page);
 // The same, appended to `out` without temporary strings: the fast path used
 // when rendering large listings.
 void append_said(std::string& out, const Said& said, SaidForm form);
+
+// The same, written at `out` (room for max_said_text characters); returns
+// the end.  Lets a caller fill one buffer with many SAIDs.
+inline constexpr std::size_t max_said_text = 18 + max_address_text; // "unk255:ffffffff@"
+char* write_said(char* out, const Said& said, SaidForm form);
 
 } // namespace compat

@@ -43,10 +43,13 @@ TEST(FormatAddress, WritesInvalidForAnAddressWithoutFamily) {
     EXPECT_EQ(format_address(Address{}), "<invalid>");
 }
 
-TEST(AppendAddress, AppendsWithoutClearing) {
-    std::string out = "@";
-    append_address(out, v6({0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xa}));
-    EXPECT_EQ(out, "@2001:db8::a");
+TEST(WriteAddress, WritesTheTextAndReturnsItsEnd) {
+    char text[max_address_text + 1] = "";
+    char* end = write_address(text, v6({0x2001, 0xdb8, 0, 0, 0, 0, 0, 0xa}));
+    EXPECT_EQ(std::string(text, end), "2001:db8::a");
+
+    const Address longest = v6({0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff});
+    EXPECT_EQ(write_address(text, longest) - text, static_cast<std::ptrdiff_t>(max_address_text));
 }
 
 TEST(ParseAddress, GuessesTheFamilyFromAColonWhenAskedTo) {

@@ -336,6 +336,15 @@ TEST(FormatSaid, NamesAnUnknownIntSpiAsKlipsDidTruncationIncluded) {
         expect_formats({{{Proto::int_, spi, v4(1, 2, 3, 4)}, name, name, name, name}});
 }
 
+TEST(FormatSaid, LongestTextsFitMaxSaidText) {
+    const Address longest = v6({0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff});
+    for (SaidForm form :
+         {SaidForm::man_page, SaidForm::padded, SaidForm::kernel, SaidForm::decimal}) {
+        Said said{static_cast<Proto>(255), 0xffffffff, longest};
+        EXPECT_LE(format_said(said, form).size(), max_said_text);
+    }
+}
+
 TEST(FormatSaid, AppendSaidAppendsWithoutClearing) {
     std::string out = "=> ";
     append_said(out, {Proto::esp, 0x1234, v4(10, 0, 0, 1)}, SaidForm::kernel);
