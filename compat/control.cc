@@ -1,11 +1,11 @@
 // The control language and apply() (see control.h).
 #include "compat/control.h"
 
-#include <algorithm>
-#include <cerrno>
-
 #include "compat/control_state.h"
 #include "compat/error.h"
+
+#include <algorithm>
+#include <cerrno>
 
 namespace compat {
 
@@ -36,8 +36,8 @@ void check_count(std::string_view verb, std::size_t got, std::size_t min, std::s
                  std::string_view what) {
     if (got >= min && got <= max)
         return;
-    throw Error(std::string(verb) + " needs " + std::string(what) + ", got " +
-                std::to_string(got) + (got == 1 ? " word" : " words"));
+    throw Error(std::string(verb) + " needs " + std::string(what) + ", got " + std::to_string(got) +
+                (got == 1 ? " word" : " words"));
 }
 
 std::pair<Subnet, Subnet> selector(std::string_view verb, std::string_view src,
@@ -131,8 +131,7 @@ const KernelPolicy* policy_at(const KernelView& kernel, const Subnet& src, const
 }
 
 // The chain an eroute to `first` goes through: its group, or `first` alone.
-std::vector<Said> chain_from(const Said& first, const KernelView& kernel,
-                             const GroupBook& book) {
+std::vector<Said> chain_from(const Said& first, const KernelView& kernel, const GroupBook& book) {
     if (const SaGroup* group = book.find(first)) {
         if (group->sas.front() != first)
             throw Error(format_said(first) + " is not the first SA of its group (" +
@@ -153,13 +152,11 @@ std::vector<Said> chain_from(const Said& first, const KernelView& kernel,
 std::vector<KernelPolicy> policies_after(const KernelView& kernel, const Outcome& out) {
     std::vector<KernelPolicy> after;
     for (const KernelPolicy& policy : kernel.policies) {
-        const bool removed = std::any_of(out.remove.begin(), out.remove.end(),
-                                         [&](const KernelPolicy& gone) {
-                                             return gone.dir == policy.dir &&
-                                                    gone.src == policy.src &&
-                                                    gone.dst == policy.dst &&
-                                                    gone.index == policy.index;
-                                         });
+        const bool removed =
+            std::any_of(out.remove.begin(), out.remove.end(), [&](const KernelPolicy& gone) {
+                return gone.dir == policy.dir && gone.src == policy.src && gone.dst == policy.dst &&
+                       gone.index == policy.index;
+            });
         if (!removed)
             after.push_back(policy);
     }
@@ -192,8 +189,10 @@ void do_ungroup(const UngroupCommand& c, const KernelView& kernel, Outcome& out)
 void do_bind(const BindCommand& c, const KernelView& kernel, Outcome& out) {
     if (const KernelPolicy* existing = policy_at(kernel, c.src, c.dst)) {
         if (is_klipsfs_policy(*existing))
-            throw Error("the eroute " + eroute_text(c.src, c.dst) + " already exists; "
-                        "unbind it first", EEXIST);
+            throw Error("the eroute " + eroute_text(c.src, c.dst) +
+                            " already exists; "
+                            "unbind it first",
+                        EEXIST);
         throw Error("the eroute " + eroute_text(c.src, c.dst) + " would replace " +
                         describe_policy(*existing) + ", which klipsfs did not make",
                     EBUSY);

@@ -22,13 +22,13 @@
 // and after every change to the kernel's SAs, the same with reconcile().
 #pragma once
 
+#include "compat/control_groups.h"
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-
-#include "compat/control_groups.h"
 
 namespace compat {
 
@@ -66,9 +66,9 @@ std::string format_command(const Command& command);
 
 // Everything a command decides.  Kernel changes first, then the rest.
 struct Outcome {
-    GroupBook book;                    // the model once the changes are made
-    std::vector<KernelPolicy> install; // policies to add (XFRM_MSG_NEWPOLICY)
-    std::vector<KernelPolicy> remove;  // policies to delete, as the view had them
+    GroupBook book;                        // the model once the changes are made
+    std::vector<KernelPolicy> install;     // policies to add (XFRM_MSG_NEWPOLICY)
+    std::vector<KernelPolicy> remove;      // policies to delete, as the view had them
     std::optional<std::string> state_file; // new state-file text, when it changes
     std::string reply = "ok\n";            // what a read() of the node returns
     std::vector<std::string> log;          // lines for the operator's log

@@ -1,11 +1,11 @@
 // GroupBook: pairwise linking, dissolving, vanished members (see header).
 #include "compat/control_groups.h"
 
+#include "compat/error.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <utility>
-
-#include "compat/error.h"
 
 namespace compat {
 
@@ -89,24 +89,28 @@ void GroupBook::link_pair(const Said& inner, const Said& outer, const KernelView
         throw Error(said_text(inner) + " and " + said_text(outer) + " are already in one group",
                     EEXIST);
     if (inner_group != nullptr && inner_group->sas.back() != inner)
-        throw Error(said_text(inner) + " already has " +
-                        said_text(*(std::find(inner_group->sas.begin(), inner_group->sas.end(),
-                                              inner) + 1)) +
-                        " outside it",
-                    EEXIST);
+        throw Error(
+            said_text(inner) + " already has " +
+                said_text(
+                    *(std::find(inner_group->sas.begin(), inner_group->sas.end(), inner) + 1)) +
+                " outside it",
+            EEXIST);
     if (outer_group != nullptr && outer_group->sas.front() != outer)
-        throw Error(said_text(outer) + " already has " +
-                        said_text(*(std::find(outer_group->sas.begin(), outer_group->sas.end(),
-                                              outer) - 1)) +
-                        " inside it",
-                    EEXIST);
+        throw Error(
+            said_text(outer) + " already has " +
+                said_text(
+                    *(std::find(outer_group->sas.begin(), outer_group->sas.end(), outer) - 1)) +
+                " inside it",
+            EEXIST);
 
     std::vector<Said> merged = inner_group ? inner_group->sas : std::vector<Said>{inner};
     const std::vector<Said> outer_sas = outer_group ? outer_group->sas : std::vector<Said>{outer};
     merged.insert(merged.end(), outer_sas.begin(), outer_sas.end());
     if (merged.size() > max_group_size)
-        throw Error("linking " + said_text(inner) + " to " + said_text(outer) + " would make a "
-                        "group of " + std::to_string(merged.size()) + " SAs; at most " +
+        throw Error("linking " + said_text(inner) + " to " + said_text(outer) +
+                        " would make a "
+                        "group of " +
+                        std::to_string(merged.size()) + " SAs; at most " +
                         std::to_string(max_group_size) + " (the kernel's template limit)",
                     EINVAL);
 

@@ -16,12 +16,12 @@
 // software uses may not be linked or unlinked at all (EBUSY naming it).
 #pragma once
 
+#include "compat/control_policy.h"
+#include "compat/spigrp.h"
+
 #include <optional>
 #include <span>
 #include <vector>
-
-#include "compat/control_policy.h"
-#include "compat/spigrp.h"
 
 namespace compat {
 

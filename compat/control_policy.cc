@@ -1,12 +1,12 @@
 // Eroutes as XFRM policies (rules and the marker in control_policy.h).
 #include "compat/control_policy.h"
 
+#include "compat/error.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <sys/socket.h>
-
-#include "compat/error.h"
 
 namespace compat {
 
@@ -217,8 +217,10 @@ void check_selector(const Subnet& dst, const KernelSa& innermost) {
     // A transport-mode SA protects only packets addressed to its own
     // destination; any other packet of the eroute would find no state.
     if (!subnet_contains(dst, innermost.said.dst))
-        throw Error(format_said(innermost.said) + " is a transport-mode SA: the eroute's "
-                        "destination subnet must contain " + format_address(innermost.said.dst),
+        throw Error(format_said(innermost.said) +
+                        " is a transport-mode SA: the eroute's "
+                        "destination subnet must contain " +
+                        format_address(innermost.said.dst),
                     EINVAL);
 }
 

@@ -17,14 +17,14 @@
 // installs with exactly this priority is taken for klipsfs's own.
 #pragma once
 
+#include "compat/kernel_view.h"
+
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "compat/kernel_view.h"
 
 namespace compat {
 

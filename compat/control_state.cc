@@ -1,11 +1,11 @@
 // The state file: serialise, parse, and the start-up check (see header).
 #include "compat/control_state.h"
 
+#include "compat/error.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <sstream>
-
-#include "compat/error.h"
 
 namespace compat {
 
@@ -56,11 +56,13 @@ TunRecord tun_record(std::span<const std::string_view> words) {
 
 void check_header(std::span<const std::string_view> words) {
     if (words.size() != 2 || words[0] != header)
-        throw Error("expected \"" + std::string(header) + " " +
-                    std::to_string(state_file_version) + "\"");
+        throw Error("expected \"" + std::string(header) + " " + std::to_string(state_file_version) +
+                    "\"");
     if (words[1] != std::to_string(state_file_version))
-        throw Error("version " + std::string(words[1]) + " is not supported (this klipsfs reads "
-                    "version " + std::to_string(state_file_version) + ")");
+        throw Error("version " + std::string(words[1]) +
+                    " is not supported (this klipsfs reads "
+                    "version " +
+                    std::to_string(state_file_version) + ")");
 }
 
 std::string group_text(const SaGroup& group) {
@@ -134,13 +136,15 @@ std::vector<SaGroup> bound_groups(const StateFile& state, const KernelView& kern
             continue;
         const auto chain = chain_of(policy, kernel.sas);
         if (!chain) {
-            log.push_back("klipsfs " + describe_policy(policy) + " names an SA that no longer "
+            log.push_back("klipsfs " + describe_policy(policy) +
+                          " names an SA that no longer "
                           "exists; it drops the traffic it matches until it is unbound");
             continue;
         }
         SaGroup group{*chain};
-        const auto tun = std::find_if(state.tuns.begin(), state.tuns.end(),
-                                      [&](const TunRecord& r) { return r.first == chain->front(); });
+        const auto tun =
+            std::find_if(state.tuns.begin(), state.tuns.end(),
+                         [&](const TunRecord& r) { return r.first == chain->front(); });
         if (tun != state.tuns.end())
             group.sas.insert(group.sas.begin(), tun->tun);
         if (group.sas.size() >= 2 && std::find(groups.begin(), groups.end(), group) == groups.end())

@@ -18,12 +18,12 @@
 // whole with a message naming the line: klipsfs then starts without it.
 #pragma once
 
+#include "compat/control_groups.h"
+
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "compat/control_groups.h"
 
 namespace compat {
 

@@ -4,6 +4,8 @@
 // <mount>/ipsec/control, copying <mount>/ipsec_spigrp.  What to do and every
 // message are decided in spigrp_args.cc.  The mount point is /run/klipsfs
 // unless KLIPSFS_MOUNT names another.
+#include "tools/spigrp_args.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -16,8 +18,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
-
-#include "tools/spigrp_args.h"
 
 namespace {
 

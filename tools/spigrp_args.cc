@@ -1,6 +1,10 @@
 // ipsec spigrp's argument processing and messages (see spigrp_args.h).
 #include "tools/spigrp_args.h"
 
+#include "compat/control.h"
+#include "compat/error.h"
+#include "klipsfs_version.h"
+
 #include <arpa/inet.h>
 #include <cctype>
 #include <cerrno>
@@ -8,10 +12,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <sys/socket.h>
-
-#include "compat/control.h"
-#include "compat/error.h"
-#include "klipsfs_version.h"
 
 namespace tools {
 
@@ -263,8 +263,8 @@ private:
             trace(text("said[%d].dst=%s.\n", i, compat::format_address(said.dst).c_str()));
             return said;
         } catch (const compat::Error& e) {
-            plan_.err += text("%s: Error, %s converting --sa argument:%s\n",
-                              plan_.progname.c_str(), e.what(), arg.c_str());
+            plan_.err += text("%s: Error, %s converting --sa argument:%s\n", plan_.progname.c_str(),
+                              e.what(), arg.c_str());
             return std::nullopt;
         }
     }
@@ -292,8 +292,8 @@ private:
         try {
             said.dst = ttoaddr(dst, family, lookup_);
         } catch (const compat::Error& e) {
-            return refuse(text("%s: Error, %s converting %dth address argument:%s\n", p,
-                               e.what(), i, dst.c_str()));
+            return refuse(text("%s: Error, %s converting %dth address argument:%s\n", p, e.what(),
+                               i, dst.c_str()));
         }
         return said;
     }

@@ -8,13 +8,13 @@
 // whole decision can be tested without a resolver.
 #pragma once
 
+#include "compat/said.h"
+
 #include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include "compat/said.h"
 
 namespace tools {
 

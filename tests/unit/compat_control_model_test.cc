@@ -1,12 +1,11 @@
 // The group model behind the control node: KLIPS's pairwise linking rules,
 // eroutes compiled into policies, apply(), and the state file.
-#include <gtest/gtest.h>
-
-#include <sys/socket.h>
-
 #include "compat/control.h"
 #include "compat/control_state.h"
 #include "compat/error.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
 
 namespace compat {
 namespace {
@@ -35,9 +34,9 @@ std::vector<Said> saids(std::initializer_list<const char*> texts) {
 // second esp in tunnel mode; one IPv6 esp.
 struct Machine {
     std::vector<KernelSa> sas = {
-        state("comp.3d0@192.0.2.1"),          state("esp.100@192.0.2.1"),
-        state("ah.101@192.0.2.1"),            state("esp.200@192.0.2.1", Mode::tunnel, 7),
-        state("esp.300@192.0.2.2"),           state("esp:400@3049:1::1"),
+        state("comp.3d0@192.0.2.1"), state("esp.100@192.0.2.1"),
+        state("ah.101@192.0.2.1"),   state("esp.200@192.0.2.1", Mode::tunnel, 7),
+        state("esp.300@192.0.2.2"),  state("esp:400@3049:1::1"),
     };
     std::vector<KernelPolicy> policies;
 
@@ -77,8 +76,7 @@ TEST(GroupBook, RefusesWhatKlipsRefused) {
         const char* message;
     };
     const Case cases[] = {
-        {saids({"esp.999@192.0.2.1", "ah.101@192.0.2.1"}), ENOENT,
-         "esp.999@192.0.2.1: no such SA"},
+        {saids({"esp.999@192.0.2.1", "ah.101@192.0.2.1"}), ENOENT, "esp.999@192.0.2.1: no such SA"},
         {saids({"ah.101@192.0.2.1", "esp.300@192.0.2.2"}), EINVAL,
          "ah.101@192.0.2.1 and esp.300@192.0.2.2 have different destinations; a group has one"},
         {saids({"comp.3d0@192.0.2.1", "ah.101@192.0.2.1"}), EEXIST,
@@ -104,26 +102,28 @@ TEST(GroupBook, RefusesWhatKlipsRefused) {
 
 TEST(GroupBook, AChainHoldsAtMostSixSas) {
     Machine m;
-    for (const char* text : {"esp.500@192.0.2.1", "esp.501@192.0.2.1", "esp.502@192.0.2.1",
-                             "esp.503@192.0.2.1", "esp.504@192.0.2.1", "esp.505@192.0.2.1",
-                             "esp.506@192.0.2.1"})
+    for (const char* text :
+         {"esp.500@192.0.2.1", "esp.501@192.0.2.1", "esp.502@192.0.2.1", "esp.503@192.0.2.1",
+          "esp.504@192.0.2.1", "esp.505@192.0.2.1", "esp.506@192.0.2.1"})
         m.sas.push_back(state(text));
     GroupBook book;
-    book.link(saids({"esp.500@192.0.2.1", "esp.501@192.0.2.1", "esp.502@192.0.2.1",
-                     "esp.503@192.0.2.1"}),
-              m.view());
+    book.link(
+        saids({"esp.500@192.0.2.1", "esp.501@192.0.2.1", "esp.502@192.0.2.1", "esp.503@192.0.2.1"}),
+        m.view());
     book.link(saids({"esp.503@192.0.2.1", "esp.504@192.0.2.1", "esp.505@192.0.2.1"}), m.view());
-    expect_error([&] { book.link(saids({"esp.505@192.0.2.1", "esp.506@192.0.2.1"}), m.view()); },
-                 EINVAL,
-                 "linking esp.505@192.0.2.1 to esp.506@192.0.2.1 would make a group of 7 SAs; "
-                 "at most 6 (the kernel's template limit)");
+    expect_error(
+        [&] {
+            book.link(saids({"esp.505@192.0.2.1", "esp.506@192.0.2.1"}), m.view());
+        },
+        EINVAL,
+        "linking esp.505@192.0.2.1 to esp.506@192.0.2.1 would make a group of 7 SAs; "
+        "at most 6 (the kernel's template limit)");
 }
 
 TEST(GroupBook, DissolvingByAnyMemberDissolvesTheWholeGroup) {
     Machine m;
     GroupBook book;
-    book.link(saids({"tun.1001@192.0.2.1", "comp.3d0@192.0.2.1", "esp.100@192.0.2.1"}),
-              m.view());
+    book.link(saids({"tun.1001@192.0.2.1", "comp.3d0@192.0.2.1", "esp.100@192.0.2.1"}), m.view());
     const auto gone = book.dissolve(said("comp.3d0@192.0.2.1"), m.view());
     ASSERT_TRUE(gone.has_value());
     EXPECT_EQ(gone->sas.size(), 3u);
@@ -172,8 +172,11 @@ TEST(GroupBook, GroupsOfOtherSoftwareCannotBeChanged) {
     const char* busy = "esp.200@192.0.2.1 is used by policy out 10.1.0.0/16 -> 10.2.0.0/16 "
                        "(index 42), which klipsfs did not make; change it with the software "
                        "that did";
-    expect_error([&] { book.link(saids({"esp.200@192.0.2.1", "ah.101@192.0.2.1"}), m.view()); },
-                 EBUSY, busy);
+    expect_error(
+        [&] {
+            book.link(saids({"esp.200@192.0.2.1", "ah.101@192.0.2.1"}), m.view());
+        },
+        EBUSY, busy);
     expect_error([&] { book.dissolve(said("esp.200@192.0.2.1"), m.view()); }, EBUSY, busy);
     // The listing shows that chain as tun.200 esp.200: its tun is theirs too.
     expect_error([&] { book.dissolve(said("tun.200@192.0.2.1"), m.view()); }, EBUSY,
@@ -250,8 +253,7 @@ TEST(Eroute, RefusesWhatNeedsTheUserSpaceDatapath) {
     no_ipcomp.caps.ipcomp = false;
     expect_error(
         [&] {
-            compile_eroute(src, dst, saids({"comp.3d0@192.0.2.1", "esp.100@192.0.2.1"}),
-                           no_ipcomp);
+            compile_eroute(src, dst, saids({"comp.3d0@192.0.2.1", "esp.100@192.0.2.1"}), no_ipcomp);
         },
         EOPNOTSUPP,
         "comp.3d0@192.0.2.1: the kernel has no IPComp, and klipsfs does not yet compress in "
@@ -300,8 +302,8 @@ TEST(Apply, GroupBindUnbindUngroup) {
     ASSERT_TRUE(out.state_file.has_value());
     const StateFile bound = parse_state(*out.state_file);
     EXPECT_TRUE(bound.unbound.empty());
-    EXPECT_EQ(bound.tuns, (std::vector<TunRecord>{
-                              {said("tun.1001@192.0.2.1"), said("esp.200@192.0.2.1")}}));
+    EXPECT_EQ(bound.tuns,
+              (std::vector<TunRecord>{{said("tun.1001@192.0.2.1"), said("esp.200@192.0.2.1")}}));
 
     expect_error([&] { d.run("ungroup ah.101@192.0.2.1"); }, EBUSY,
                  "the group of tun.1001@192.0.2.1 is bound to the eroute 10.1.0.0/16 -> "
@@ -428,8 +430,7 @@ TEST(StateFile, StartUpKeepsWhatStillHolds) {
     ASSERT_EQ(restored.book.groups().size(), 2u);
     EXPECT_EQ(restored.book.groups()[0].sas,
               saids({"tun.1001@192.0.2.1", "esp.200@192.0.2.1", "ah.101@192.0.2.1"}));
-    EXPECT_EQ(restored.book.groups()[1].sas,
-              saids({"comp.3d0@192.0.2.1", "esp.100@192.0.2.1"}));
+    EXPECT_EQ(restored.book.groups()[1].sas, saids({"comp.3d0@192.0.2.1", "esp.100@192.0.2.1"}));
     EXPECT_EQ(restored.log,
               (std::vector<std::string>{
                   "state file: forgot tun.7@192.0.2.2: no eroute is bound to the group of "

@@ -1,9 +1,9 @@
 // The control language: what each line means, and the message every bad
 // line gets.
-#include <gtest/gtest.h>
-
 #include "compat/control.h"
 #include "compat/error.h"
+
+#include <gtest/gtest.h>
 
 namespace compat {
 namespace {

@@ -1,13 +1,12 @@
 // ipsec spigrp's argument processing: every message and exit status of
 // klips-text.md section 5, exactly, with host names from a fake resolver.
-#include <gtest/gtest.h>
-
-#include <cerrno>
-#include <sys/socket.h>
-
 #include "compat/error.h"
 #include "klipsfs_version.h"
 #include "tools/spigrp_args.h"
+
+#include <cerrno>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
 
 namespace tools {
 namespace {
@@ -80,13 +79,16 @@ TEST(SpigrpArgs, EveryRefusalHasKlipsWordsAndExitsOne) {
         {{"--label"}, P + ": --label option requires an argument.\n", false},
         {{"--said"}, "expecting 3 or more args with --said, got 2.\n", true},
         {{"--said", "a", "b", "c", "d", "e"},
-         "expecting 3 to 6 args with --said (at most 4 SAs), got 7.\n", true},
+         "expecting 3 to 6 args with --said (at most 4 SAs), got 7.\n",
+         true},
         {{"--foo"}, "expecting 5 or more args without --said, got 2.\n", true},
         {{"inet", "1.2.3.4", "0x100"}, "expecting 5 or more args without --said, got 4.\n", true},
         {{"inet", "1.2.3.4", "0x100", "esp", "inet"},
-         "expecting 5 or more args without --said, got 6.\n", true},
+         "expecting 5 or more args without --said, got 6.\n",
+         true},
         {{"--said", "esp.100"},
-         P + ": Error, no @ in SA specifier converting --sa argument:esp.100\n", false},
+         P + ": Error, no @ in SA specifier converting --sa argument:esp.100\n",
+         false},
         {{"--said", "esp.100@1.2.3.4", "ESP.101@1.2.3.4"},
          P + ": Error, SA specifier lacks valid protocol prefix converting --sa "
              "argument:ESP.101@1.2.3.4\n",
@@ -187,20 +189,22 @@ TEST(SpigrpArgs, DebugTraceInKlipsOrder) {
     const SpigrpPlan p = plan({"--debug", "--label", "w", "--said", "esp0x12345678@gw2"});
     EXPECT_EQ(p.out, "\"--debug\" option requested.\n"
                      "argc=5 (6 incl. --debug option).\n"
-                     "using \"" + P + " --label w\" as a label.\n"
-                     "...After check for --label option.\n"
-                     "...After check for no option to print /proc/net/ipsec_spigrp.\n"
-                     "...After check for --help option.\n"
-                     "...After check for --version option.\n"
-                     "processing 3 args with --said flag.\n"
-                     "...After check for --said option.\n"
-                     "processing 1 nspis.\n"
-                     "processing spi #0.\n"
-                     "said[0].dst=192.0.2.2.\n"
-                     "SA 1 contains: \n"
-                     "proto = 50\n"
-                     "spi = 78563412\n" // KLIPS printed the network-order word
-                     "edst = 192.0.2.2\n");
+                     "using \"" +
+                         P +
+                         " --label w\" as a label.\n"
+                         "...After check for --label option.\n"
+                         "...After check for no option to print /proc/net/ipsec_spigrp.\n"
+                         "...After check for --help option.\n"
+                         "...After check for --version option.\n"
+                         "processing 3 args with --said flag.\n"
+                         "...After check for --said option.\n"
+                         "processing 1 nspis.\n"
+                         "processing spi #0.\n"
+                         "said[0].dst=192.0.2.2.\n"
+                         "SA 1 contains: \n"
+                         "proto = 50\n"
+                         "spi = 78563412\n" // KLIPS printed the network-order word
+                         "edst = 192.0.2.2\n");
     const SpigrpPlan help = plan({"--debug", "--help"});
     EXPECT_EQ(help.out, "\"--debug\" option requested.\n"
                         "argc=2 (3 incl. --debug option).\n"
