@@ -104,9 +104,12 @@ struct Mirror::State {
     std::unique_ptr<Socket> requests;
     int wake_fd = -1;
     DetailsInterner interner; // mirror thread only (start() before it)
-    std::vector<std::uint8_t> buffer;
+    // Events come in batches of up to 64 datagrams per system call: the
+    // lab kernel (and any busy host) makes each call costly.
+    Datagrams incoming{64, 16 * 1024};
     EventQueue queue;
     std::vector<Clock::time_point> tunnel_checks;
+    std::size_t events_since_prune = 0;
 
     mutable std::mutex mutex; // guards the members down to `counters`
     mutable std::condition_variable changed;
@@ -203,43 +206,59 @@ struct Mirror::State {
     std::optional<ResyncReason> follow_events(bool* changed_any) {
         std::optional<ResyncReason> need;
         for (;;) {
-            std::uint32_t sender = 0;
             try {
-                if (!events->receive(buffer, &sender))
+                if (events->receive(incoming) == 0)
                     return need;
             } catch (const Error& e) {
                 if (e.code() == ENOBUFS)
                     return ResyncReason::lost_events;
                 throw;
             }
-            if (sender != 0) {
-                // Only the kernel speaks on this group; anything else is forged.
-                wipe(buffer.data(), buffer.size());
-                continue;
-            }
             bool unknown = false;
+            bool truncated = false;
             std::uint64_t applied = 0;
+            for (std::size_t i = 0; i < incoming.count(); ++i)
+                truncated |= incoming.truncated(i);
+            prune_now_and_then(incoming.count());
             {
                 std::lock_guard lock(mutex);
-                if (apply_datagram(buffer.data(), buffer.size(), states, policies, &unknown,
-                                   &applied)) {
+                bool any = false;
+                for (std::size_t i = 0; i < incoming.count(); ++i) {
+                    // Only the kernel speaks on these groups; skip anything else.
+                    if (incoming.sender(i) != 0 || incoming.truncated(i))
+                        continue;
+                    any |= apply_datagram(incoming.data(i), incoming.size(i), states, policies,
+                                          &unknown, &applied);
+                }
+                if (any) {
                     ++generation;
                     *changed_any = true;
                 }
                 counters.events_applied += applied;
             }
-            wipe(buffer.data(), buffer.size());
+            incoming.wipe();
+            if (truncated)
+                return ResyncReason::lost_events;
             if (unknown)
                 need = ResyncReason::unknown_object;
+        }
+    }
+
+    // Details no state uses any more pile up in the interner as states
+    // come and go; forget them once there are as many events as entries.
+    void prune_now_and_then(std::size_t received) {
+        events_since_prune += received;
+        if (events_since_prune > std::max<std::size_t>(4096, interner.size())) {
+            interner.prune();
+            events_since_prune = 0;
         }
     }
 
     // Moves what the event socket holds into the queue (during a dump).
     void queue_events() {
         for (;;) {
-            std::uint32_t sender = 0;
             try {
-                if (!events->receive(buffer, &sender))
+                if (events->receive(incoming) == 0)
                     return;
             } catch (const Error& e) {
                 if (e.code() != ENOBUFS)
@@ -247,9 +266,14 @@ struct Mirror::State {
                 queue.lost = true;
                 continue;
             }
-            if (sender == 0)
-                queue.datagrams.push_back(buffer);
-            wipe(buffer.data(), buffer.size());
+            for (std::size_t i = 0; i < incoming.count(); ++i) {
+                if (incoming.truncated(i))
+                    queue.lost = true;
+                else if (incoming.sender(i) == 0)
+                    queue.datagrams.emplace_back(incoming.data(i),
+                                                 incoming.data(i) + incoming.size(i));
+            }
+            incoming.wipe();
         }
     }
 

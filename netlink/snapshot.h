@@ -26,8 +26,6 @@ struct PolicyKeyTraits {
     static bool same_key(const XfrmPolicy& a, const XfrmPolicy& b);
 };
 
-bool operator==(const XfrmState& a, const XfrmState& b);
-
 using StateTable = Table<XfrmState, StateKeyTraits>;
 using PolicyTable = Table<XfrmPolicy, PolicyKeyTraits>;
 
@@ -46,8 +44,9 @@ public:
 
     // The state with this id and mark; nullptr if none.
     const XfrmState* find(const StateId& id, const Mark& mark) const;
-    // A state with this id, whatever its mark (unmarked ones first found
-    // only by chance: use the two-argument form where marks matter).
+    // A state with this id, whatever its mark.  When several states share
+    // the id and differ in mark, which one is returned is unspecified: use
+    // the two-argument form where marks matter.
     const XfrmState* find(const StateId& id) const;
     const XfrmPolicy* find_policy(std::uint32_t index) const;
 

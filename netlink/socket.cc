@@ -135,7 +135,7 @@ void wait_readable(int fd) {
 } // namespace
 
 Socket::Socket(int netns_fd, std::initializer_list<unsigned> groups, int receive_buffer)
-    : buffer_(buffer_size) {
+{
     run_in_netns(netns_fd, [&] {
         fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_XFRM);
     });
@@ -175,39 +175,54 @@ Socket::Socket(int netns_fd, std::initializer_list<unsigned> groups, int receive
 }
 
 Socket::~Socket() {
-    wipe(buffer_.data(), buffer_.size());
     if (fd_ >= 0)
         close(fd_);
 }
 
-bool Socket::receive(std::vector<std::uint8_t>& buffer, std::uint32_t* sender) {
-    buffer.resize(buffer_size);
-    sockaddr_nl from{};
-    iovec iov{buffer.data(), buffer.size()};
-    msghdr msg{};
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof from;
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    for (;;) {
-        ssize_t n = recvmsg(fd_, &msg, MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            buffer.clear();
-            return false;
-        }
-        if (n < 0)
-            throw Error(errno, std::string("netlink receive: ") + std::strerror(errno));
-        if (msg.msg_flags & MSG_TRUNC) {
-            wipe(buffer.data(), buffer.size());
-            throw Error(EMSGSIZE, "netlink message larger than the receive buffer");
-        }
-        buffer.resize(static_cast<std::size_t>(n));
-        if (sender)
-            *sender = from.nl_pid;
-        return true;
+Datagrams::Datagrams(std::size_t slots, std::size_t slot_size)
+    : slot_size_(slot_size), memory_(slots * slot_size), entries_(slots), from_(slots),
+      iov_(slots), msgs_(slots) {}
+
+Datagrams::~Datagrams() { wipe(); }
+
+void Datagrams::wipe() {
+    for (std::size_t i = 0; i < count_; ++i)
+        netlink::wipe(memory_.data() + i * slot_size_, std::min(entries_[i].size, slot_size_));
+    count_ = 0;
+}
+
+std::size_t Socket::receive(Datagrams& into) {
+    into.wipe();
+    std::size_t slots = into.entries_.size();
+    auto& from = into.from_;
+    auto& iov = into.iov_;
+    auto& msgs = into.msgs_;
+    for (std::size_t i = 0; i < slots; ++i) {
+        iov[i] = {into.memory_.data() + i * into.slot_size_, into.slot_size_};
+        msgs[i] = {};
+        msgs[i].msg_hdr.msg_name = &from[i];
+        msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
     }
+    int n;
+    do {
+        n = recvmmsg(fd_, msgs.data(), static_cast<unsigned>(slots), MSG_DONTWAIT, nullptr);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    if (n < 0)
+        throw Error(errno, std::string("netlink receive: ") + std::strerror(errno));
+    for (int i = 0; i < n; ++i) {
+        auto& e = into.entries_[static_cast<std::size_t>(i)];
+        e.size = msgs[static_cast<std::size_t>(i)].msg_len;
+        e.sender = from[static_cast<std::size_t>(i)].nl_pid;
+        e.truncated = msgs[static_cast<std::size_t>(i)].msg_hdr.msg_flags & MSG_TRUNC;
+        if (e.truncated)
+            e.size = into.slot_size_;
+    }
+    into.count_ = static_cast<std::size_t>(n);
+    return into.count_;
 }
 
 void Socket::transact(std::vector<std::uint8_t>& request, const std::string& what,
@@ -229,18 +244,22 @@ void Socket::transact(std::vector<std::uint8_t>& request, const std::string& wha
         throw Error(errno, what + ": cannot send: " + std::strerror(errno));
 
     for (;;) {
-        std::uint32_t sender = 0;
-        while (!receive(buffer_, &sender))
+        while (!receive(replies_))
             wait_readable(fd_);
+        if (replies_.truncated(0)) {
+            replies_.wipe();
+            throw Error(EMSGSIZE, what + ": an answer larger than the receive buffer");
+        }
         // The buffer may hold keys: wipe it on every way out.
         struct Wiper {
-            std::vector<std::uint8_t>& b;
-            ~Wiper() { wipe(b.data(), b.size()); }
-        } wiper{buffer_};
+            Datagrams& d;
+            ~Wiper() { d.wipe(); }
+        } wiper{replies_};
+        std::uint32_t sender = replies_.sender(0);
 
         bool finished = false;
-        int len = static_cast<int>(buffer_.size());
-        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buffer_.data()); NLMSG_OK(nlh, len);
+        int len = static_cast<int>(replies_.size(0));
+        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(replies_.data(0)); NLMSG_OK(nlh, len);
              nlh = NLMSG_NEXT(nlh, len)) {
             if (sender != 0 || nlh->nlmsg_seq != seq_ || nlh->nlmsg_pid != port_)
                 continue; // stale answer to an earlier, abandoned request

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <linux/netlink.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cstddef>
@@ -38,6 +39,44 @@ std::string error_text(const std::string& what, const KernelError& error);
 // Zeroes memory in a way the compiler may not drop.
 void wipe(void* data, std::size_t size);
 
+// Memory for received datagrams, reused from one receive to the next.
+// What a receive wrote is wiped by wipe(), by the next receive and on
+// destruction.
+class Datagrams {
+public:
+    // slots: datagrams one receive may return (one system call, recvmmsg);
+    // slot_size: the largest datagram accepted.
+    explicit Datagrams(std::size_t slots = 1, std::size_t slot_size = 64 * 1024);
+    ~Datagrams();
+    Datagrams(const Datagrams&) = delete;
+    Datagrams& operator=(const Datagrams&) = delete;
+
+    std::size_t count() const { return count_; }
+    const std::uint8_t* data(std::size_t i) const { return memory_.data() + i * slot_size_; }
+    std::size_t size(std::size_t i) const { return entries_[i].size; }
+    std::uint32_t sender(std::size_t i) const { return entries_[i].sender; }
+    // The datagram did not fit its slot: its messages are lost.
+    bool truncated(std::size_t i) const { return entries_[i].truncated; }
+
+    void wipe();
+
+private:
+    friend class Socket;
+    struct Entry {
+        std::size_t size = 0;
+        std::uint32_t sender = 0;
+        bool truncated = false;
+    };
+    std::size_t slot_size_;
+    std::vector<std::uint8_t> memory_;
+    std::vector<Entry> entries_;
+    std::size_t count_ = 0;
+    // recvmmsg's arguments, kept to spare an allocation per receive.
+    std::vector<sockaddr_nl> from_;
+    std::vector<iovec> iov_;
+    std::vector<mmsghdr> msgs_;
+};
+
 class Socket {
 public:
     // groups: XFRMNLGRP_* numbers to join (an event socket); none for a
@@ -59,21 +98,19 @@ public:
                   const std::function<void(const nlmsghdr*)>& each = {},
                   const std::function<void()>& between = {});
 
-    // One non-blocking read of a datagram into `buffer` (resized to fit
-    // the data).  Returns false when nothing is queued.  Throws Error;
-    // ENOBUFS (events lost) is thrown with code ENOBUFS for the caller to
-    // handle.  *sender is the sending port (0 = the kernel).
-    bool receive(std::vector<std::uint8_t>& buffer, std::uint32_t* sender);
-
-    // Receive buffers are this large: the kernel sizes dump batches to the
-    // largest buffer a reader has used, up to 32 KiB.
-    static constexpr std::size_t buffer_size = 64 * 1024;
+    // Reads, without blocking, as many queued datagrams as `into` has
+    // slots, in one system call; returns how many (0: none queued).  Throws
+    // Error; ENOBUFS (the socket overflowed, events were lost) is thrown
+    // with that code for the caller to handle.
+    std::size_t receive(Datagrams& into);
 
 private:
     int fd_ = -1;
     std::uint32_t port_ = 0;
     std::uint32_t seq_ = 0;
-    std::vector<std::uint8_t> buffer_;
+    // 64 KiB: the kernel sizes dump batches to the largest buffer a reader
+    // has used, up to 32 KiB.
+    Datagrams replies_{1, 64 * 1024};
 };
 
 // Runs `work` with the calling context switched to the network namespace

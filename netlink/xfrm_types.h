@@ -209,6 +209,9 @@ struct XfrmState {
     bool is_larval() const;
 };
 
+// Field by field; details compare by value when the pointers differ.
+bool operator==(const XfrmState& a, const XfrmState& b);
+
 // One transform of a policy's chain; T0 is innermost.
 struct Template {
     Address daddr;  // only used in tunnel and BEET mode

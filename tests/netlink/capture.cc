@@ -34,17 +34,16 @@ void print(const char* label, const nlmsghdr* nlh) {
 
 int drain(netlink::Socket& events, int timeout_ms) {
     int count = 0;
-    std::vector<std::uint8_t> buf;
+    netlink::Datagrams got;
     for (;;) {
-        std::uint32_t sender = 0;
-        if (!events.receive(buf, &sender)) {
+        if (!events.receive(got)) {
             pollfd p{events.fd(), POLLIN, 0};
             if (poll(&p, 1, timeout_ms) <= 0)
                 return count;
             continue;
         }
-        int len = static_cast<int>(buf.size());
-        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(buf.data()); NLMSG_OK(nlh, len);
+        int len = static_cast<int>(got.size(0));
+        for (auto* nlh = reinterpret_cast<const nlmsghdr*>(got.data(0)); NLMSG_OK(nlh, len);
              nlh = NLMSG_NEXT(nlh, len)) {
             print("event", nlh);
             ++count;
@@ -87,12 +86,11 @@ int main(int argc, char** argv) {
             auto* nlh = reinterpret_cast<nlmsghdr*>(bytes.data());
             nlh->nlmsg_pid = requests.port();
             send(requests.fd(), bytes.data(), nlh->nlmsg_len, 0);
-            std::vector<std::uint8_t> buf;
-            std::uint32_t sender;
+            netlink::Datagrams got;
             pollfd p{requests.fd(), POLLIN, 0};
             poll(&p, 1, 5000);
-            if (requests.receive(buf, &sender))
-                print("error", reinterpret_cast<const nlmsghdr*>(buf.data()));
+            if (requests.receive(got))
+                print("error", reinterpret_cast<const nlmsghdr*>(got.data(0)));
         } else {
             if (std::system(step.c_str()) != 0)
                 std::fprintf(stderr, "step failed: %s\n", step.c_str());
