@@ -240,19 +240,23 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         release(nullptr, ino, fi); // the opener is gone: no release will come
 }
 
+// Replies are sent after the open file's lock is released: once the kernel
+// has its answer, a release() may free the open file on another thread.
 void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                       fuse_file_info* fi) {
+    std::shared_ptr<const std::string> text;
     if (ino == spigrp_all_ino) {
         auto& file = *reinterpret_cast<OpenListing*>(fi->fh);
         std::lock_guard lock(file.mutex);
         if (off == 0 || !file.text)
             file.text = listing_.spigrp();
-        reply_slice(req, *file.text, size, off);
-        return;
+        text = file.text;
+    } else {
+        auto& file = *reinterpret_cast<OpenControl*>(fi->fh);
+        std::lock_guard lock(file.mutex);
+        text = std::make_shared<const std::string>(file.stream.reply());
     }
-    auto& file = *reinterpret_cast<OpenControl*>(fi->fh);
-    std::lock_guard lock(file.mutex);
-    reply_slice(req, file.stream.reply(), size, off);
+    reply_slice(req, *text, size, off);
 }
 
 void Filesystem::write(fuse_req_t req, fuse_ino_t ino, std::string_view data,
@@ -262,9 +266,13 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, std::string_view data,
         return;
     }
     auto& file = *reinterpret_cast<OpenControl*>(fi->fh);
-    std::lock_guard lock(file.mutex);
-    file.who = caller_of(req);
-    if (const int error = file.stream.write(data))
+    int error;
+    {
+        std::lock_guard lock(file.mutex);
+        file.who = caller_of(req);
+        error = file.stream.write(data);
+    }
+    if (error)
         fuse_reply_err(req, error);
     else
         fuse_reply_write(req, data.size());
@@ -278,9 +286,13 @@ void Filesystem::flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         return;
     }
     auto& file = *reinterpret_cast<OpenControl*>(fi->fh);
-    std::lock_guard lock(file.mutex);
-    file.who = caller_of(req);
-    fuse_reply_err(req, file.stream.flush());
+    int error;
+    {
+        std::lock_guard lock(file.mutex);
+        file.who = caller_of(req);
+        error = file.stream.flush();
+    }
+    fuse_reply_err(req, error);
 }
 
 void Filesystem::release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
