@@ -10,3 +10,7 @@ klipsfs_gtest(host_fs_fuse host SOURCES ${CMAKE_CURRENT_LIST_DIR}/fs_fuse_test.c
 target_compile_definitions(host_fs_fuse PRIVATE
                            KLIPSFS_FAKE_FS="$<TARGET_FILE:klipsfs_fake_fs>")
 add_dependencies(host_fs_fuse klipsfs_fake_fs)
+
+klipsfs_gtest(host_fs_daemon host SOURCES ${CMAKE_CURRENT_LIST_DIR}/fs_daemon_test.cc TIMEOUT 180)
+target_compile_definitions(host_fs_daemon PRIVATE KLIPSFS_BINARY="$<TARGET_FILE:klipsfs>")
+add_dependencies(host_fs_daemon klipsfs)
