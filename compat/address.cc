@@ -201,8 +201,8 @@ constexpr std::array<std::array<char, 4>, 256> make_byte_texts() {
 
 constexpr std::array<std::array<char, 4>, 256> byte_texts = make_byte_texts();
 
-// Copies 4 characters whatever the length: `out` has room for that, since
-// an address never takes less than max_address_text.
+// Copies 4 characters per byte whatever its length: the caller's room for
+// max_address_text characters leaves more than enough for that.
 char* write_ipv4(char* out, const Address& address) {
     for (std::size_t i = 0; i < 4; ++i) {
         const std::array<char, 4>& text = byte_texts[address.bytes[i]];

@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cstring>
 #include <sys/socket.h>
 
 namespace compat {
@@ -31,34 +30,33 @@ constexpr std::array<ProtoName, 5> proto_names{{
     {"int", Proto::int_},
 }};
 
-struct MagicName {
+struct IntName {
     std::string_view name;
-    std::string_view expansion;
+    std::uint32_t spi;
 };
 
-// What ttosa reads each % name as; the expansion is then parsed as usual.
-constexpr std::array<MagicName, 9> magic_names{{
-    {"%passthrough", "tun0@0.0.0.0"},
-    {"%passthrough4", "tun0@0.0.0.0"},
-    {"%passthrough6", "tun0@::"},
-    {"%pass", "int256@0.0.0.0"},
-    {"%drop", "int257@0.0.0.0"},
-    {"%reject", "int258@0.0.0.0"},
-    {"%hold", "int259@0.0.0.0"},
-    {"%trap", "int260@0.0.0.0"},
-    {"%trapsubnet", "int261@0.0.0.0"},
+// KLIPS's magic SAs of protocol int: the names satot gave them, which
+// ttosa read back as SAs to 0.0.0.0.
+constexpr std::array<IntName, 6> int_names{{
+    {"%pass", 256},
+    {"%drop", 257},
+    {"%reject", 258},
+    {"%hold", 259},
+    {"%trap", 260},
+    {"%trapsubnet", 261},
 }};
 
-// The names satot gives int SAs, from SPI 256 (%pass) on.
-constexpr std::uint32_t first_int_spi = 256;
-constexpr std::array<std::string_view, 6> int_names{
-    "%pass", "%drop", "%reject", "%hold", "%trap", "%trapsubnet",
-};
-
-std::string_view expand_magic_name(std::string_view text) {
-    for (const MagicName& magic : magic_names)
-        if (text == magic.name)
-            return magic.expansion;
+// The SA a % name stands for.  (ttosa expanded the name to text such as
+// "int259@0.0.0.0" and parsed that; the result is the same.)
+Said parse_magic_name(std::string_view text) {
+    const Address any4{AF_INET, {}};
+    if (text == "%passthrough" || text == "%passthrough4")
+        return {Proto::tun, 0, any4};
+    if (text == "%passthrough6")
+        return {Proto::tun, 0, Address{AF_INET6, {}}};
+    for (const IntName& name : int_names)
+        if (text == name.name)
+            return {Proto::int_, name.spi, any4};
     throw Error("unknown % keyword");
 }
 
@@ -69,7 +67,7 @@ const ProtoName& match_proto(std::string_view text) {
     throw Error("SA specifier lacks valid protocol prefix");
 }
 
-// The general form, <proto>[.:]<spi>@<address>, after % expansion.
+// The general form, <proto>[.:]<spi>@<address>.
 Said parse_general(std::string_view text) {
     std::size_t at = text.find('@');
     if (at == std::string_view::npos)
@@ -115,8 +113,9 @@ char* write_text(char* out, std::string_view text) {
 // signed number, cut to 9 characters.  Kept exactly: `%unk-12345` comes
 // out as `%unk-1234`, SPI 0xffffffff as `%unk--1`.
 char* write_int_name(char* out, std::uint32_t spi) {
-    if (spi >= first_int_spi && spi - first_int_spi < int_names.size())
-        return write_text(out, int_names[spi - first_int_spi]);
+    for (const IntName& name : int_names)
+        if (name.spi == spi)
+            return write_text(out, name.name);
 
     char text[16] = "%unk-";
     char* end = std::to_chars(text + 5, text + sizeof text, static_cast<std::int32_t>(spi)).ptr;
@@ -155,7 +154,7 @@ Said parse_said(std::string_view text) {
     if (text.size() < min_said_length)
         throw Error("string too short to be SA identifier");
     if (text.front() == '%')
-        text = expand_magic_name(text);
+        return parse_magic_name(text);
     return parse_general(text);
 }
 

@@ -18,7 +18,7 @@ namespace compat {
 
 // IP protocol numbers of the KLIPS SA kinds.
 enum class Proto : std::uint8_t {
-    tun = 4,    // IP-in-IP
+    tun = 4, // IP-in-IP
     esp = 50,
     ah = 51,
     int_ = 61,  // KLIPS "magic" SAs: %pass, %drop, %trap, ...
@@ -48,7 +48,8 @@ struct Said {
 enum class SaidForm { man_page, padded, kernel, decimal };
 
 // Parses `text` as ttosa does, numeric addresses only.  Throws compat::Error
-// (EINVAL) whose message is ttosa's own for the failing rule.
+// (EINVAL) whose message is ttosa's own for the failing rule.  A SPI beyond
+// 32 bits is refused as a 32-bit Openswan refused it (compat/number.h).
 Said parse_said(std::string_view text);
 
 // Parses a numeric address for `family` (AF_INET, AF_INET6, or 0 to guess
