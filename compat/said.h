@@ -18,7 +18,7 @@ namespace compat {
 
 // IP protocol numbers of the KLIPS SA kinds.
 enum class Proto : std::uint8_t {
-    tun = 4, // IP-in-IP
+    tun = 4,    // IP-in-IP
     esp = 50,
     ah = 51,
     int_ = 61,  // KLIPS "magic" SAs: %pass, %drop, %trap, ...
