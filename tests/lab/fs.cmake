@@ -6,3 +6,9 @@
 #                  whole, well-formed listing; changes show at the next open
 klipsfs_lab_test(NAME lab_fs_rules COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/fs-rules.sh
                  $<TARGET_FILE:klipsfs> TIMEOUT 180)
+
+add_executable(klipsfs_lab_fs_stress ${CMAKE_CURRENT_SOURCE_DIR}/fs_stress.cc)
+target_link_libraries(klipsfs_lab_fs_stress PRIVATE Threads::Threads)
+klipsfs_lab_test(NAME lab_fs_stress COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/fs-stress.sh
+                 $<TARGET_FILE:klipsfs> $<TARGET_FILE:klipsfs_lab_fs_stress> 32 10000
+                 TIMEOUT 600 MEM 1G)
