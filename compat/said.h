@@ -74,7 +74,7 @@ void append_said(std::string& out, const Said& said, SaidForm form);
 
 // The same, written at `out` (room for max_said_text characters); returns
 // the end.  Lets a caller fill one buffer with many SAIDs.
-inline constexpr std::size_t max_said_text = 18 + max_address_text; // "unk255:ffffffff@"
+inline constexpr std::size_t max_said_text = 17 + max_address_text; // "unk2554294967295@"
 char* write_said(char* out, const Said& said, SaidForm form);
 
 } // namespace compat
