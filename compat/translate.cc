@@ -7,6 +7,8 @@
 #include "compat/translate.h"
 
 #include <algorithm>
+#include <cstring>
+#include <endian.h>
 #include <set>
 #include <sys/socket.h>
 #include <tuple>
@@ -32,13 +34,34 @@ bool is_zero(const Address& address) {
 }
 
 Address masked(Address address, int prefix_len) {
-    for (int bit = prefix_len; bit < 128; ++bit)
-        address.bytes[bit / 8] &= static_cast<std::uint8_t>(~(0x80u >> (bit % 8)));
+    const int whole = prefix_len / 8;
+    if (whole >= 16)
+        return address;
+    if (const int bits = prefix_len % 8)
+        address.bytes[whole] &= static_cast<std::uint8_t>(0xff00u >> bits);
+    std::fill(address.bytes.begin() + whole + (prefix_len % 8 ? 1 : 0), address.bytes.end(), 0);
     return address;
 }
 
+// Address order (family, then bytes) without memcmp calls: sorting tens of
+// thousands of SAs is most of a listing's cost.
+std::pair<std::uint64_t, std::uint64_t> address_words(const Address& address) {
+    std::uint64_t high, low;
+    std::memcpy(&high, address.bytes.data(), 8);
+    std::memcpy(&low, address.bytes.data() + 8, 8);
+    return {be64toh(high), be64toh(low)};
+}
+
+std::strong_ordering compare(const Address& a, const Address& b) {
+    if (a.family != b.family)
+        return a.family <=> b.family;
+    return address_words(a) <=> address_words(b);
+}
+
 bool said_before(const Said& a, const Said& b) {
-    return std::tie(a.dst, a.proto, a.spi) < std::tie(b.dst, b.proto, b.spi);
+    if (const auto order = compare(a.dst, b.dst); order != 0)
+        return order < 0;
+    return std::tie(a.proto, a.spi) < std::tie(b.proto, b.spi);
 }
 
 // Where a template's state must be: an address and how many leading bits of
@@ -56,31 +79,36 @@ public:
             if (is_listable(sa))
                 sorted_.push_back(&sa);
         std::sort(sorted_.begin(), sorted_.end(), [](const KernelSa* a, const KernelSa* b) {
-            return key(*a) < key(*b);
+            return before(*a, b->said.proto, b->said.dst);
         });
     }
 
-    // Calls `each` for every state of `proto` whose destination is in `place`.
+    // Calls `each(state, position)` for every state of `proto` whose
+    // destination is in `place`; position indexes all().
     template <typename Each> void for_each_at(Proto proto, const Place& place, Each each) const {
         const Address start = masked(place.address, place.prefix_len);
-        auto it = std::lower_bound(sorted_.begin(), sorted_.end(), std::tie(proto, start),
-                                   [](const KernelSa* sa, const auto& wanted) {
-                                       return key(*sa) < wanted;
+        auto it = std::lower_bound(sorted_.begin(), sorted_.end(), start,
+                                   [proto](const KernelSa* sa, const Address& wanted) {
+                                       return before(*sa, proto, wanted);
                                    });
+        const bool exact = place.prefix_len >= address_bits(start);
         for (; it != sorted_.end(); ++it) {
             const KernelSa& sa = **it;
             if (sa.said.proto != proto || sa.said.dst.family != start.family ||
-                masked(sa.said.dst, place.prefix_len) != start)
+                compare(exact ? sa.said.dst : masked(sa.said.dst, place.prefix_len), start) != 0)
                 break;
-            each(sa);
+            each(sa, static_cast<std::size_t>(it - sorted_.begin()));
         }
     }
 
     std::span<const KernelSa* const> all() const { return sorted_; }
 
 private:
-    static std::tuple<const Proto&, const Address&> key(const KernelSa& sa) {
-        return std::tie(sa.said.proto, sa.said.dst);
+    // The index order: by protocol, then destination.
+    static bool before(const KernelSa& sa, Proto proto, const Address& dst) {
+        if (sa.said.proto != proto)
+            return sa.said.proto < proto;
+        return compare(sa.said.dst, dst) < 0;
     }
 
     std::vector<const KernelSa*> sorted_;
@@ -103,11 +131,17 @@ bool template_matches(const KernelTemplate& tmpl, const KernelPolicy& policy,
     return true;
 }
 
+// A chain found for a policy: its SAIDs (a leading tun included) and the
+// index positions of its kernel SAs.
+struct Chain {
+    std::vector<Said> sas;
+    std::vector<std::size_t> members;
+};
+
 // Walks one policy's templates depth first, emitting every complete chain.
 class ChainWalker {
 public:
-    ChainWalker(const StateIndex& index, const KernelPolicy& policy,
-                std::vector<std::vector<Said>>& out)
+    ChainWalker(const StateIndex& index, const KernelPolicy& policy, std::vector<Chain>& out)
         : index_(index), policy_(policy), out_(out) {}
 
     void walk() {
@@ -129,33 +163,36 @@ private:
                                ? place
                                : Place{tmpl.dst, address_bits(tmpl.dst)};
         bool resolved = false;
-        index_.for_each_at(tmpl.proto, here, [&](const KernelSa& sa) {
+        index_.for_each_at(tmpl.proto, here, [&](const KernelSa& sa, std::size_t position) {
             if (!template_matches(tmpl, policy_, sa))
                 return;
             resolved = true;
-            chain_.push_back(sa.said);
+            members_.push_back(position);
             step(i + 1, Place{sa.said.dst, address_bits(sa.said.dst)});
-            chain_.pop_back();
+            members_.pop_back();
         });
         if (!resolved && tmpl.optional)
             step(i + 1, here);
     }
 
     void emit() {
-        if (chain_.empty())
+        if (members_.empty())
             return;
-        std::vector<Said> line;
+        Chain chain;
+        const auto all = index_.all();
         const KernelTemplate& first = policy_.templates.front();
         if (first.mode == Mode::tunnel)
-            line.push_back(Said{Proto::tun, chain_.front().spi, first.dst});
-        line.insert(line.end(), chain_.begin(), chain_.end());
-        out_.push_back(std::move(line));
+            chain.sas.push_back(Said{Proto::tun, all[members_.front()]->said.spi, first.dst});
+        for (std::size_t position : members_)
+            chain.sas.push_back(all[position]->said);
+        chain.members = members_;
+        out_.push_back(std::move(chain));
     }
 
     const StateIndex& index_;
     const KernelPolicy& policy_;
-    std::vector<std::vector<Said>>& out_;
-    std::vector<Said> chain_;
+    std::vector<Chain>& out_;
+    std::vector<std::size_t> members_;
 };
 
 std::vector<Said> kernel_members(std::span<const Said> sas) {
@@ -166,15 +203,43 @@ std::vector<Said> kernel_members(std::span<const Said> sas) {
     return members;
 }
 
-std::vector<std::vector<Said>> chains_of(const StateIndex& index,
-                                         std::span<const KernelPolicy> policies) {
-    std::vector<std::vector<Said>> chains;
+std::vector<Chain> chains_of(const StateIndex& index, std::span<const KernelPolicy> policies) {
+    std::vector<Chain> chains;
     for (const KernelPolicy& policy : policies) {
         if (policy.socket_policy || policy.dir == Direction::other || policy.templates.empty())
             continue;
         ChainWalker(index, policy, chains).walk();
     }
     return chains;
+}
+
+// Recorded groups whose kernel members all exist, and those members, so
+// that a chain with the same members can be recognised as the same group.
+struct Recorded {
+    std::vector<SaGroup> listed;
+    std::set<std::vector<Said>> members;
+};
+
+Recorded complete_recorded(const StateIndex& index, std::span<const SaGroup> recorded) {
+    Recorded out;
+    if (recorded.empty())
+        return out;
+    std::vector<Said> present;
+    for (const KernelSa* sa : index.all())
+        present.push_back(sa->said);
+    std::sort(present.begin(), present.end());
+    for (const SaGroup& group : recorded) {
+        std::vector<Said> members = kernel_members(group.sas);
+        const bool complete =
+            !members.empty() && std::all_of(members.begin(), members.end(), [&](const Said& s) {
+                return std::binary_search(present.begin(), present.end(), s);
+            });
+        if (!complete)
+            continue;
+        out.listed.push_back(group);
+        out.members.insert(std::move(members));
+    }
+    return out;
 }
 
 } // namespace
@@ -188,34 +253,24 @@ std::vector<SaGroup> groups_from(std::span<const KernelSa> states,
                                  std::span<const KernelPolicy> policies,
                                  std::span<const SaGroup> recorded) {
     const StateIndex index(states);
-    std::set<Said> present;
-    for (const KernelSa* sa : index.all())
-        present.insert(sa->said);
+    Recorded known = complete_recorded(index, recorded);
+    std::vector<SaGroup> lines = std::move(known.listed);
+    std::vector<bool> grouped(index.all().size(), false);
+    std::set<Said> grouped_elsewhere; // kernel members of recorded groups
+    for (const SaGroup& line : lines)
+        grouped_elsewhere.insert(line.sas.begin(), line.sas.end());
 
-    std::vector<SaGroup> lines;
-    std::set<std::vector<Said>> recorded_members;
-    for (const SaGroup& group : recorded) {
-        std::vector<Said> members = kernel_members(group.sas);
-        const bool complete = !members.empty() && std::all_of(members.begin(), members.end(),
-                                                              [&](const Said& said) {
-                                                                  return present.count(said) > 0;
-                                                              });
-        if (!complete)
-            continue;
-        lines.push_back(group);
-        recorded_members.insert(std::move(members));
+    for (Chain& chain : chains_of(index, policies)) {
+        for (std::size_t position : chain.members)
+            grouped[position] = true;
+        if (known.members.empty() || !known.members.count(kernel_members(chain.sas)))
+            lines.push_back(SaGroup{std::move(chain.sas)});
     }
 
-    for (std::vector<Said>& chain : chains_of(index, policies))
-        if (!recorded_members.count(kernel_members(chain)))
-            lines.push_back(SaGroup{std::move(chain)});
-
-    std::set<Said> grouped;
-    for (const SaGroup& line : lines)
-        grouped.insert(line.sas.begin(), line.sas.end());
-    for (const Said& said : present)
-        if (!grouped.count(said))
-            lines.push_back(SaGroup{{said}});
+    const auto all = index.all();
+    for (std::size_t position = 0; position < all.size(); ++position)
+        if (!grouped[position] && !grouped_elsewhere.count(all[position]->said))
+            lines.push_back(SaGroup{{all[position]->said}});
 
     std::sort(lines.begin(), lines.end(), line_before);
     lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
