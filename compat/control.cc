@@ -11,27 +11,6 @@ namespace compat {
 
 namespace {
 
-std::vector<std::string_view> words_of(std::string_view line) {
-    if (const auto hash = line.find('#'); hash != std::string_view::npos)
-        line = line.substr(0, hash);
-    std::vector<std::string_view> words;
-    std::size_t pos = 0;
-    while ((pos = line.find_first_not_of(" \t\r\n", pos)) != std::string_view::npos) {
-        const std::size_t end = std::min(line.find_first_of(" \t\r\n", pos), line.size());
-        words.push_back(line.substr(pos, end - pos));
-        pos = end;
-    }
-    return words;
-}
-
-Said said_word(std::string_view word) {
-    try {
-        return parse_said(word);
-    } catch (const Error& e) {
-        throw Error("bad SAID \"" + std::string(word) + "\": " + e.what());
-    }
-}
-
 void check_count(std::string_view verb, std::size_t got, std::size_t min, std::size_t max,
                  std::string_view what) {
     if (got >= min && got <= max)
@@ -55,17 +34,17 @@ Command command_of(std::string_view verb, std::span<const std::string_view> args
         check_count(verb, args.size(), 2, 4, "2 to 4 SAIDs");
         GroupCommand command;
         for (std::string_view word : args)
-            command.sas.push_back(said_word(word));
+            command.sas.push_back(parse_said_word(word));
         return command;
     }
     if (verb == "ungroup") {
         check_count(verb, args.size(), 1, 1, "one SAID");
-        return UngroupCommand{said_word(args[0])};
+        return UngroupCommand{parse_said_word(args[0])};
     }
     if (verb == "bind") {
         check_count(verb, args.size(), 3, 3, "SRC/LEN DST/LEN SAID");
         const auto [src, dst] = selector(verb, args[0], args[1]);
-        return BindCommand{src, dst, said_word(args[2])};
+        return BindCommand{src, dst, parse_said_word(args[2])};
     }
     if (verb == "unbind") {
         check_count(verb, args.size(), 2, 2, "SRC/LEN DST/LEN");
@@ -78,8 +57,36 @@ Command command_of(std::string_view verb, std::span<const std::string_view> args
 
 } // namespace
 
+std::vector<std::string_view> control_words(std::string_view line) {
+    if (const auto hash = line.find('#'); hash != std::string_view::npos)
+        line = line.substr(0, hash);
+    std::vector<std::string_view> words;
+    std::size_t pos = 0;
+    while ((pos = line.find_first_not_of(" \t\r\n", pos)) != std::string_view::npos) {
+        const std::size_t end = std::min(line.find_first_of(" \t\r\n", pos), line.size());
+        words.push_back(line.substr(pos, end - pos));
+        pos = end;
+    }
+    return words;
+}
+
+Said parse_said_word(std::string_view word) {
+    try {
+        return parse_said(word);
+    } catch (const Error& e) {
+        throw Error("bad SAID \"" + std::string(word) + "\": " + e.what());
+    }
+}
+
+std::string format_saids(std::span<const Said> sas) {
+    std::string text;
+    for (const Said& said : sas)
+        text += (text.empty() ? "" : " ") + format_said(said);
+    return text;
+}
+
 std::optional<Command> parse_command(std::string_view line) {
-    const auto words = words_of(line);
+    const auto words = control_words(line);
     if (words.empty())
         return std::nullopt;
     return command_of(words[0], std::span(words).subspan(1));
@@ -109,13 +116,6 @@ std::string format_command(const Command& command) {
 
 namespace {
 
-std::string sas_text(std::span<const Said> sas) {
-    std::string text;
-    for (const Said& said : sas)
-        text += (text.empty() ? "" : " ") + format_said(said);
-    return text;
-}
-
 std::string eroute_text(const Subnet& src, const Subnet& dst) {
     return format_subnet(src) + " -> " + format_subnet(dst);
 }
@@ -135,7 +135,7 @@ std::vector<Said> chain_from(const Said& first, const KernelView& kernel, const 
     if (const SaGroup* group = book.find(first)) {
         if (group->sas.front() != first)
             throw Error(format_said(first) + " is not the first SA of its group (" +
-                            sas_text(group->sas) + ")",
+                            format_saids(group->sas) + ")",
                         EINVAL);
         return group->sas;
     }
@@ -176,12 +176,12 @@ void note_state(const KernelView& kernel, const GroupBook& before, Outcome& out)
 
 void do_group(const GroupCommand& c, const KernelView& kernel, Outcome& out) {
     out.book.link(c.sas, kernel);
-    out.log.push_back("grouped " + sas_text(c.sas));
+    out.log.push_back("grouped " + format_saids(c.sas));
 }
 
 void do_ungroup(const UngroupCommand& c, const KernelView& kernel, Outcome& out) {
     if (const auto group = out.book.dissolve(c.sa, kernel))
-        out.log.push_back("ungrouped " + sas_text(group->sas));
+        out.log.push_back("ungrouped " + format_saids(group->sas));
     else
         out.log.push_back("ungroup " + format_said(c.sa) + ": in no group, nothing to do");
 }
@@ -199,7 +199,7 @@ void do_bind(const BindCommand& c, const KernelView& kernel, Outcome& out) {
     }
     const std::vector<Said> chain = chain_from(c.first, kernel, out.book);
     out.install.push_back(compile_eroute(c.src, c.dst, chain, kernel));
-    out.log.push_back("bound " + eroute_text(c.src, c.dst) + " to " + sas_text(chain));
+    out.log.push_back("bound " + eroute_text(c.src, c.dst) + " to " + format_saids(chain));
 }
 
 void do_unbind(const UnbindCommand& c, const KernelView& kernel, Outcome& out) {
@@ -240,7 +240,7 @@ Outcome reconcile(const KernelView& kernel, const GroupBook& book) {
     Outcome out;
     out.book = book;
     for (const SaGroup& group : out.book.drop_vanished(kernel.sas))
-        out.log.push_back("dissolved " + sas_text(group.sas) + ": a member SA was deleted");
+        out.log.push_back("dissolved " + format_saids(group.sas) + ": a member SA was deleted");
     note_state(kernel, book, out);
     return out;
 }

@@ -25,6 +25,7 @@
 #include "compat/control_groups.h"
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -63,6 +64,14 @@ std::optional<Command> parse_command(std::string_view line);
 
 // The canonical line for `command`, without '\n' (what `ipsec spigrp` sends).
 std::string format_command(const Command& command);
+
+// The pieces both the control language and the state file are made of.
+// The words of a line: blanks separate them, '#' starts a comment.
+std::vector<std::string_view> control_words(std::string_view line);
+// parse_said, with the word in the message: `bad SAID "x": <ttosa's text>`.
+Said parse_said_word(std::string_view word);
+// SAIDs in ipsec_spigrp(5) form, separated by single spaces.
+std::string format_saids(std::span<const Said> sas);
 
 // Everything a command decides.  Kernel changes first, then the rest.
 struct Outcome {

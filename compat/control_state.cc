@@ -1,6 +1,7 @@
 // The state file: serialise, parse, and the start-up check (see header).
 #include "compat/control_state.h"
 
+#include "compat/control.h"
 #include "compat/error.h"
 
 #include <algorithm>
@@ -13,42 +14,19 @@ namespace {
 
 constexpr std::string_view header = "klipsfs-control-state";
 
-std::vector<std::string_view> words_of(std::string_view line) {
-    if (const auto hash = line.find('#'); hash != std::string_view::npos)
-        line = line.substr(0, hash);
-    std::vector<std::string_view> words;
-    std::size_t pos = 0;
-    while (true) {
-        pos = line.find_first_not_of(" \t\r", pos);
-        if (pos == std::string_view::npos)
-            return words;
-        const std::size_t end = std::min(line.find_first_of(" \t\r", pos), line.size());
-        words.push_back(line.substr(pos, end - pos));
-        pos = end;
-    }
-}
-
-Said said_at(std::string_view word) {
-    try {
-        return parse_said(word);
-    } catch (const Error& e) {
-        throw Error("bad SAID \"" + std::string(word) + "\": " + e.what());
-    }
-}
-
 SaGroup group_record(std::span<const std::string_view> words) {
     if (words.size() < 3 || words.size() > 1 + max_group_size)
         throw Error("a group record holds 2 to " + std::to_string(max_group_size) + " SAIDs");
     SaGroup group;
     for (std::string_view word : words.subspan(1))
-        group.sas.push_back(said_at(word));
+        group.sas.push_back(parse_said_word(word));
     return group;
 }
 
 TunRecord tun_record(std::span<const std::string_view> words) {
     if (words.size() != 3)
         throw Error("a tun record holds a tun SAID and the SAID after it");
-    TunRecord record{said_at(words[1]), said_at(words[2])};
+    TunRecord record{parse_said_word(words[1]), parse_said_word(words[2])};
     if (record.tun.proto != Proto::tun)
         throw Error("\"" + std::string(words[1]) + "\" is not a tun SA");
     return record;
@@ -65,20 +43,13 @@ void check_header(std::span<const std::string_view> words) {
                     std::to_string(state_file_version) + ")");
 }
 
-std::string group_text(const SaGroup& group) {
-    std::string text;
-    for (const Said& said : group.sas)
-        text += (text.empty() ? "" : " ") + format_said(said);
-    return text;
-}
-
 } // namespace
 
 std::string serialise_state(const StateFile& state) {
     std::string text = std::string(header) + " " + std::to_string(state_file_version) + "\n";
     text += "# written by klipsfs: the SA groups of ipsec/control that the kernel cannot hold\n";
     for (const SaGroup& group : state.unbound)
-        text += "group " + group_text(group) + "\n";
+        text += "group " + format_saids(group.sas) + "\n";
     for (const TunRecord& record : state.tuns)
         text += "tun " + format_said(record.tun) + " " + format_said(record.first) + "\n";
     return text;
@@ -91,7 +62,7 @@ StateFile parse_state(std::string_view text) {
     std::istringstream lines{std::string(text)};
     for (std::string line; std::getline(lines, line);) {
         ++number;
-        const auto words = words_of(line);
+        const auto words = control_words(line);
         if (words.empty())
             continue;
         try {
@@ -178,7 +149,7 @@ Restored restore_groups(const StateFile& state, const KernelView& kernel) {
         try {
             book.link(group.sas, kernel);
         } catch (const Error& e) {
-            restored.log.push_back("state file: dropped group " + group_text(group) + ": " +
+            restored.log.push_back("state file: dropped group " + format_saids(group.sas) + ": " +
                                    e.what());
         }
     }
