@@ -10,6 +10,7 @@
 #include <linux/xfrm.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,8 @@
 #include <condition_variable>
 #include <cstring>
 #include <map>
+#include <set>
+#include <tuple>
 #include <mutex>
 #include <thread>
 
@@ -76,9 +79,12 @@ template <class Table> bool same_contents(const Table& a, const Table& b) {
     return true;
 }
 
-std::chrono::nanoseconds thread_cpu_now() {
+std::chrono::nanoseconds cpu_time_of(std::thread& thread) {
+    clockid_t clock;
     timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    if (pthread_getcpuclockid(thread.native_handle(), &clock) != 0 ||
+        clock_gettime(clock, &ts) != 0)
+        return {};
     return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
@@ -108,6 +114,8 @@ struct Mirror::State {
     // lab kernel (and any busy host) makes each call costly.
     Datagrams incoming{64, 16 * 1024};
     EventQueue queue;
+    // IPIP helpers to look up (id without SPI, source, mark), and when.
+    std::set<std::tuple<StateId, Address, Mark>> tunnel_suspects;
     std::vector<Clock::time_point> tunnel_checks;
     std::size_t events_since_prune = 0;
 
@@ -135,7 +143,7 @@ struct Mirror::State {
 
     // Applies one decoded event to the given tables; returns whether they
     // changed.  *unknown is set when an event names a state never seen.
-    bool apply(const Event& event, StateTable& st, PolicyTable& pt, bool* unknown) {
+    bool apply(Event& event, StateTable& st, PolicyTable& pt, bool* unknown) {
         using K = Event::Kind;
         switch (event.kind) {
         case K::ignore:
@@ -146,27 +154,25 @@ struct Mirror::State {
             [[fallthrough]];
         case K::state_upsert:
             if (is_comp_tunnel(*event.state))
-                schedule_tunnel_checks();
-            return st.upsert(*event.state);
+                suspect_tunnel(*event.state);
+            return st.upsert(std::move(*event.state));
         case K::state_erase:
             if (is_comp_tunnel(*event.state))
-                schedule_tunnel_checks();
+                suspect_tunnel(*event.state);
             return st.erase(*event.state);
         case K::state_flush: {
             // The kernel's flush skips the states it owns (IPIP helpers);
             // they go later, silently.
-            bool comp = false;
             std::size_t gone = st.erase_if([&](const XfrmState& s) {
                 bool doomed = !s.is_kernel_tunnel() && flush_matches(event.flush_proto, s.id.proto);
-                comp |= doomed && is_comp_tunnel(s);
+                if (doomed && is_comp_tunnel(s))
+                    suspect_tunnel(s);
                 return doomed;
             });
-            if (comp)
-                schedule_tunnel_checks();
             return gone > 0;
         }
         case K::policy_upsert:
-            return pt.upsert(*event.policy);
+            return pt.upsert(std::move(*event.policy));
         case K::policy_erase:
             return pt.erase(*event.policy);
         case K::policy_flush:
@@ -178,7 +184,13 @@ struct Mirror::State {
         return false;
     }
 
-    void schedule_tunnel_checks() {
+    // The IPIP helper of an IPComp tunnel state may have come or gone:
+    // look at it again at the tunnel_check_delays.
+    void suspect_tunnel(const XfrmState& comp) {
+        auto proto = static_cast<std::uint8_t>(comp.id.family == AF_INET6 ? IPPROTO_IPV6
+                                                                          : IPPROTO_IPIP);
+        tunnel_suspects.insert({StateId{comp.id.daddr, 0, proto, comp.id.family}, comp.saddr,
+                                comp.mark});
         auto now = Clock::now();
         tunnel_checks.clear();
         for (auto delay : tunnel_check_delays)
@@ -206,14 +218,16 @@ struct Mirror::State {
     std::optional<ResyncReason> follow_events(bool* changed_any) {
         std::optional<ResyncReason> need;
         for (;;) {
+            std::size_t received;
             try {
-                if (events->receive(incoming) == 0)
-                    return need;
+                received = events->receive(incoming);
             } catch (const Error& e) {
                 if (e.code() == ENOBUFS)
                     return ResyncReason::lost_events;
                 throw;
             }
+            if (received == 0)
+                return need;
             bool unknown = false;
             bool truncated = false;
             std::uint64_t applied = 0;
@@ -241,6 +255,10 @@ struct Mirror::State {
                 return ResyncReason::lost_events;
             if (unknown)
                 need = ResyncReason::unknown_object;
+            // A short batch means the queue is empty: spare a system call
+            // (poll reports a later overflow as an error anyway).
+            if (received < incoming.slots())
+                return need;
         }
     }
 
@@ -365,23 +383,12 @@ struct Mirror::State {
                                  " dumps; raise the event receive buffer");
     }
 
-    // Looks again at the kernel's IPIP helpers: the ones the mirror has
-    // (gone?) and the ones its IPComp tunnel states imply (new?).
-    bool check_tunnels() {
-        std::vector<XfrmState> helpers;
-        std::vector<XfrmState> comps;
-        {
-            std::lock_guard lock(mutex);
-            for (const XfrmState& s : states) {
-                if (s.is_kernel_tunnel())
-                    helpers.push_back(s);
-                else if (is_comp_tunnel(s))
-                    comps.push_back(s);
-            }
-        }
+    // Looks up the suspected IPIP helpers and brings the mirror in line:
+    // each is found (upsert) or not (erase whatever the mirror has for it).
+    void check_tunnels() {
         std::vector<XfrmState> found;
-        std::vector<XfrmState> gone;
-        auto lookup = [&](const StateId& id, const Address& saddr, const Mark& mark) {
+        std::vector<std::tuple<StateId, Address, Mark>> gone;
+        for (const auto& [id, saddr, mark] : tunnel_suspects) {
             Request request(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
             build_get_state(request, id, mark, saddr);
             std::optional<XfrmState> result;
@@ -394,38 +401,48 @@ struct Mirror::State {
                 if (e.code() != ESRCH && e.code() != ENOENT)
                     throw;
             }
-            return result;
-        };
-        for (const XfrmState& h : helpers) {
-            if (auto now = lookup(h.id, h.saddr, h.mark))
-                found.push_back(std::move(*now));
+            if (result)
+                found.push_back(std::move(*result));
             else
-                gone.push_back(h);
+                gone.emplace_back(id, saddr, mark);
         }
-        for (const XfrmState& c : comps) {
-            StateId id{c.id.daddr, 0,
-                       static_cast<std::uint8_t>(c.id.family == AF_INET6 ? IPPROTO_IPV6
-                                                                         : IPPROTO_IPIP),
-                       c.id.family};
-            if (auto now = lookup(id, c.saddr, c.mark))
-                found.push_back(std::move(*now));
+        if (tunnel_checks.empty())
+            tunnel_suspects.clear();
+
+        std::lock_guard lock(mutex);
+        // What the mirror holds for the helpers that are gone; a scan, since
+        // an IPv6 helper's SPI is a kernel counter the mirror cannot compute.
+        std::vector<XfrmState> stale;
+        if (!gone.empty()) {
+            for (const XfrmState& s : states) {
+                if (!s.is_kernel_tunnel())
+                    continue;
+                for (const auto& [id, saddr, mark] : gone)
+                    if (s.id.daddr == id.daddr && s.id.proto == id.proto && s.saddr == saddr &&
+                        s.mark == mark)
+                        stale.push_back(s);
+            }
         }
         bool any = false;
-        std::lock_guard lock(mutex);
-        for (const XfrmState& s : gone)
+        for (const XfrmState& s : stale)
             any |= states.erase(s);
         for (XfrmState& s : found)
             any |= states.upsert(std::move(s));
         if (any)
             ++generation;
-        return any;
     }
 
     void notify(const MirrorChange& change) {
         changed.notify_all();
         std::lock_guard lock(listeners_mutex);
-        for (auto& [id, listener] : listeners)
-            listener(change);
+        for (auto& [id, listener] : listeners) {
+            // A failing listener must not stop the others, nor the mirror.
+            try {
+                listener(change);
+            } catch (const std::exception& e) {
+                record_error(e);
+            }
+        }
     }
 
     void record_error(const std::exception& e) {
@@ -493,7 +510,6 @@ struct Mirror::State {
                         }
                         notify({gen, need});
                         need.reset();
-                        publish_cpu();
                         continue;
                     }
                 }
@@ -508,14 +524,7 @@ struct Mirror::State {
             }
             if (after != before)
                 notify({after, std::nullopt});
-            publish_cpu();
         }
-    }
-
-    void publish_cpu() {
-        auto cpu = thread_cpu_now();
-        std::lock_guard lock(mutex);
-        counters.thread_cpu_time = cpu;
     }
 };
 
@@ -597,8 +606,14 @@ void Mirror::request_resync() {
 }
 
 MirrorCounters Mirror::counters() const {
-    std::lock_guard lock(state_->mutex);
-    return state_->counters;
+    MirrorCounters c;
+    {
+        std::lock_guard lock(state_->mutex);
+        c = state_->counters;
+    }
+    if (state_->thread.joinable())
+        c.thread_cpu_time = cpu_time_of(state_->thread);
+    return c;
 }
 
 } // namespace netlink

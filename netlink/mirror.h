@@ -59,7 +59,8 @@ struct MirrorCounters {
     std::chrono::steady_clock::duration last_resync_duration{};
     std::uint64_t errors = 0;   // failed resyncs (retried on the next wake-up)
     std::string last_error;     // their message
-    // CPU time the mirror thread has used so far (not start()'s initial sync).
+    // CPU time the mirror thread has used so far (not start()'s initial
+    // sync, which runs on the caller's thread); zero when it is not running.
     std::chrono::nanoseconds thread_cpu_time{};
 };
 

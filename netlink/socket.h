@@ -51,6 +51,7 @@ public:
     Datagrams(const Datagrams&) = delete;
     Datagrams& operator=(const Datagrams&) = delete;
 
+    std::size_t slots() const { return entries_.size(); }
     std::size_t count() const { return count_; }
     const std::uint8_t* data(std::size_t i) const { return memory_.data() + i * slot_size_; }
     std::size_t size(std::size_t i) const { return entries_[i].size; }
