@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <utility>
 
 namespace compat {
 
@@ -63,10 +62,6 @@ const SaGroup* GroupBook::find(const Said& said) const {
     return nullptr;
 }
 
-SaGroup* GroupBook::find_mutable(const Said& said) {
-    return const_cast<SaGroup*>(std::as_const(*this).find(said));
-}
-
 void GroupBook::link(std::span<const Said> chain, const KernelView& kernel) {
     if (chain.size() < 2)
         throw Error("a link needs at least two SAs", EINVAL);
@@ -76,12 +71,29 @@ void GroupBook::link(std::span<const Said> chain, const KernelView& kernel) {
     *this = std::move(next);
 }
 
+namespace {
+
+// The SA `step` places further out (1) or in (-1) from `said` in `group`.
+const Said& neighbour(const SaGroup& group, const Said& said, int step) {
+    return *(std::find(group.sas.begin(), group.sas.end(), said) + step);
+}
+
+std::vector<Said> members_or_self(const SaGroup* group, const Said& said) {
+    return group != nullptr ? group->sas : std::vector<Said>{said};
+}
+
+bool holds(const std::vector<Said>& sas, const Said& said) {
+    return std::find(sas.begin(), sas.end(), said) != sas.end();
+}
+
+} // namespace
+
 // KLIPS's SADB_X_GRPSA: inner must have nothing outside it, outer nothing
 // inside it, and outer's chain must not already hold inner.
 void GroupBook::link_pair(const Said& inner, const Said& outer, const KernelView& kernel) {
     check_linkable(inner, outer, kernel);
-    SaGroup* inner_group = find_mutable(inner);
-    SaGroup* outer_group = find_mutable(outer);
+    const SaGroup* inner_group = find(inner);
+    const SaGroup* outer_group = find(outer);
     check_unbound(inner_group, kernel);
     check_unbound(outer_group, kernel);
 
@@ -89,41 +101,26 @@ void GroupBook::link_pair(const Said& inner, const Said& outer, const KernelView
         throw Error(said_text(inner) + " and " + said_text(outer) + " are already in one group",
                     EEXIST);
     if (inner_group != nullptr && inner_group->sas.back() != inner)
-        throw Error(
-            said_text(inner) + " already has " +
-                said_text(
-                    *(std::find(inner_group->sas.begin(), inner_group->sas.end(), inner) + 1)) +
-                " outside it",
-            EEXIST);
+        throw Error(said_text(inner) + " already has " +
+                        said_text(neighbour(*inner_group, inner, 1)) + " outside it",
+                    EEXIST);
     if (outer_group != nullptr && outer_group->sas.front() != outer)
-        throw Error(
-            said_text(outer) + " already has " +
-                said_text(
-                    *(std::find(outer_group->sas.begin(), outer_group->sas.end(), outer) - 1)) +
-                " inside it",
-            EEXIST);
+        throw Error(said_text(outer) + " already has " +
+                        said_text(neighbour(*outer_group, outer, -1)) + " inside it",
+                    EEXIST);
 
-    std::vector<Said> merged = inner_group ? inner_group->sas : std::vector<Said>{inner};
-    const std::vector<Said> outer_sas = outer_group ? outer_group->sas : std::vector<Said>{outer};
+    std::vector<Said> merged = members_or_self(inner_group, inner);
+    const std::vector<Said> outer_sas = members_or_self(outer_group, outer);
     merged.insert(merged.end(), outer_sas.begin(), outer_sas.end());
     if (merged.size() > max_group_size)
         throw Error("linking " + said_text(inner) + " to " + said_text(outer) +
-                        " would make a "
-                        "group of " +
-                        std::to_string(merged.size()) + " SAs; at most " +
-                        std::to_string(max_group_size) + " (the kernel's template limit)",
+                        " would make a group of " + std::to_string(merged.size()) +
+                        " SAs; at most " + std::to_string(max_group_size) +
+                        " (the kernel's template limit)",
                     EINVAL);
 
-    // The two groups are disjoint, so removing them by value is exact.
-    const std::vector<SaGroup> replaced = [&] {
-        std::vector<SaGroup> old;
-        for (const SaGroup* group : {inner_group, outer_group})
-            if (group != nullptr)
-                old.push_back(*group);
-        return old;
-    }();
-    for (const SaGroup& group : replaced)
-        std::erase(groups_, group);
+    // Groups are disjoint: the old groups are exactly those inside `merged`.
+    std::erase_if(groups_, [&](const SaGroup& group) { return holds(merged, group.sas[0]); });
     groups_.push_back(SaGroup{std::move(merged)});
 }
 

@@ -53,7 +53,6 @@ public:
 
 private:
     void link_pair(const Said& inner, const Said& outer, const KernelView& kernel);
-    SaGroup* find_mutable(const Said& said);
 
     std::vector<SaGroup> groups_;
 };
