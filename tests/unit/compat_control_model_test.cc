@@ -308,6 +308,9 @@ TEST(Apply, GroupBindUnbindUngroup) {
     expect_error([&] { d.run("ungroup ah.101@192.0.2.1"); }, EBUSY,
                  "the group of tun.1001@192.0.2.1 is bound to the eroute 10.1.0.0/16 -> "
                  "10.2.0.0/16; unbind it first");
+    expect_error([&] { d.run("group ah.101@192.0.2.1 comp.3d0@192.0.2.1"); }, EBUSY,
+                 "the group of tun.1001@192.0.2.1 is bound to the eroute 10.1.0.0/16 -> "
+                 "10.2.0.0/16; unbind it first");
     expect_error([&] { d.run("bind 10.1.0.0/16 10.2.0.0/16 esp.100@192.0.2.1"); }, EEXIST,
                  "the eroute 10.1.0.0/16 -> 10.2.0.0/16 already exists; unbind it first");
     expect_error([&] { d.run("bind 10.1.0.0/16 10.3.0.0/16 esp.200@192.0.2.1"); }, EINVAL,
@@ -363,6 +366,17 @@ TEST(Reconcile, DissolvesGroupsThatLostAMember) {
                            "deleted"});
     ASSERT_TRUE(out.state_file.has_value());
     EXPECT_EQ(parse_state(*out.state_file), StateFile{});
+}
+
+TEST(Reconcile, LeavesTheEroutesOfADissolvedGroupToDropTraffic) {
+    Daemon d;
+    d.run("group esp.200@192.0.2.1 ah.101@192.0.2.1");
+    d.run("bind 10.1.0.0/16 10.2.0.0/16 esp.200@192.0.2.1");
+    std::erase_if(d.m.sas, [](const KernelSa& sa) { return sa.said.spi == 0x101; });
+    const Outcome out = reconcile(d.m.view(), d.book);
+    EXPECT_TRUE(out.book.groups().empty());
+    EXPECT_TRUE(out.install.empty());
+    EXPECT_TRUE(out.remove.empty()); // removing it would let the traffic out in clear
 }
 
 TEST(StateFile, RoundTrips) {
