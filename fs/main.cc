@@ -226,6 +226,12 @@ int run(const Options& options) {
         mirror.start();
     }
     log_start(options, mirror);
+    // Resynchronisations after lost events are what an operator needs to
+    // know about; the periodic ones that found nothing are not reported.
+    mirror.add_listener([](const netlink::MirrorChange& change) {
+        if (change.resync && *change.resync != netlink::ResyncReason::periodic)
+            LOG_NOTICE("XFRM mirror resynchronised (%s)", netlink::to_string(*change.resync));
+    });
 
     fs::MirrorListing listing(mirror, options.said_form);
     fs::ControlContext context;
