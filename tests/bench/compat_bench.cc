@@ -103,29 +103,29 @@ void bench_parse(const char* name, const std::vector<Said>& sas, SaidForm form, 
     for (const Said& said : sas)
         texts.push_back(compat::format_said(said, form));
 
-    double seconds = best_of(runs, [&] {
-                         for (const std::string& text : texts)
-                             sink += compat::parse_said(text).spi;
-                     }).cpu;
-    std::printf("parse_said   %-22s %12.0f SAIDs/s\n", name, texts.size() / seconds);
+    Timing timing = best_of(runs, [&] {
+        for (const std::string& text : texts)
+            sink += compat::parse_said(text).spi;
+    });
+    std::printf("parse_said   %-22s %12.0f SAIDs/s\n", name, texts.size() / timing.cpu);
 }
 
 void bench_format(const char* name, const std::vector<Said>& sas, SaidForm form, int runs) {
     std::string out;
-    double seconds = best_of(runs, [&] {
-                         for (const Said& said : sas) {
-                             out.clear();
-                             compat::append_said(out, said, form);
-                             sink += out.size();
-                         }
-                     }).cpu;
-    std::printf("append_said  %-22s %12.0f SAIDs/s\n", name, sas.size() / seconds);
+    Timing appending = best_of(runs, [&] {
+        for (const Said& said : sas) {
+            out.clear();
+            compat::append_said(out, said, form);
+            sink += out.size();
+        }
+    });
+    std::printf("append_said  %-22s %12.0f SAIDs/s\n", name, sas.size() / appending.cpu);
 
-    seconds = best_of(runs, [&] {
-                  for (const Said& said : sas)
-                      sink += compat::format_said(said, form).size();
-              }).cpu;
-    std::printf("format_said  %-22s %12.0f SAIDs/s\n", name, sas.size() / seconds);
+    Timing formatting = best_of(runs, [&] {
+        for (const Said& said : sas)
+            sink += compat::format_said(said, form).size();
+    });
+    std::printf("format_said  %-22s %12.0f SAIDs/s\n", name, sas.size() / formatting.cpu);
 }
 
 void bench_render(const char* name, const std::vector<SaGroup>& groups, SaidForm form, int runs) {
