@@ -155,20 +155,24 @@ int main(int argc, char** argv) {
         sas6.resize(20000);
     }
 
-    bench_parse("man_page IPv4", sas4, SaidForm::man_page, runs);
-    bench_parse("kernel IPv4", sas4, SaidForm::kernel, runs);
-    bench_parse("man_page IPv6", sas6, SaidForm::man_page, runs);
-    bench_parse("kernel IPv6", sas6, SaidForm::kernel, runs);
-
-    bench_format("man_page IPv4", sas4, SaidForm::man_page, runs);
-    bench_format("kernel IPv4", sas4, SaidForm::kernel, runs);
-    bench_format("man_page IPv6", sas6, SaidForm::man_page, runs);
-    bench_format("kernel IPv6", sas6, SaidForm::kernel, runs);
-
-    bench_render("man_page IPv4", groups4, SaidForm::man_page, runs);
-    bench_render("kernel IPv4", groups4, SaidForm::kernel, runs);
-    bench_render("man_page IPv6", groups6, SaidForm::man_page, runs);
-    bench_render("kernel IPv6", groups6, SaidForm::kernel, runs);
+    struct Case {
+        const char* name;
+        const std::vector<SaGroup>& groups;
+        const std::vector<Said>& sas;
+        SaidForm form;
+    };
+    const Case cases[] = {
+        {"man_page IPv4", groups4, sas4, SaidForm::man_page},
+        {"kernel IPv4", groups4, sas4, SaidForm::kernel},
+        {"man_page IPv6", groups6, sas6, SaidForm::man_page},
+        {"kernel IPv6", groups6, sas6, SaidForm::kernel},
+    };
+    for (const Case& c : cases)
+        bench_parse(c.name, c.sas, c.form, runs);
+    for (const Case& c : cases)
+        bench_format(c.name, c.sas, c.form, runs);
+    for (const Case& c : cases)
+        bench_render(c.name, c.groups, c.form, runs);
 
     std::printf("(best of %d runs; rates from this thread's CPU time; checksum %llu)\n", runs,
                 static_cast<unsigned long long>(sink));
