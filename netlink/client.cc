@@ -1,16 +1,15 @@
 // netlink::Client: XFRM requests over a socket of its own (see client.h).
 #include "netlink/client.h"
 
-#include <linux/xfrm.h>
-#include <netinet/in.h>
-
-#include <cerrno>
-
 #include "netlink/error.h"
 #include "netlink/message.h"
 #include "netlink/policy.h"
 #include "netlink/socket.h"
 #include "netlink/state.h"
+
+#include <cerrno>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
 
 namespace netlink {
 
@@ -20,7 +19,9 @@ Client::Client(const ClientOptions& options)
 
 Client::~Client() = default;
 
-int Client::fd() const { return socket_->fd(); }
+int Client::fd() const {
+    return socket_->fd();
+}
 
 void Client::dump_states(const std::function<void(XfrmState&&)>& each) {
     Request request(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_DUMP);
@@ -61,8 +62,9 @@ bool is_ipsec(std::uint8_t proto) {
 
 std::optional<XfrmState> Client::get_state(const StateId& id, const StateLookup& lookup) {
     if (!is_ipsec(id.proto) && !lookup.saddr)
-        throw Error(EINVAL, "get " + describe(id) + ": the kernel needs a source address to "
-                                                    "find a state of this protocol");
+        throw Error(EINVAL, "get " + describe(id) +
+                                ": the kernel needs a source address to "
+                                "find a state of this protocol");
     Request request(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
     build_get_state(request, id, lookup.mark, lookup.saddr);
     std::optional<XfrmState> found;
@@ -85,8 +87,9 @@ bool Client::state_exists(const StateId& id, const StateLookup& lookup) {
     build_get_state_events(request, id, lookup.mark);
     bool answered = false;
     try {
-        socket_->transact(request.bytes(), "look up " + describe(id),
-                          [&](const nlmsghdr* nlh) { answered |= nlh->nlmsg_type == XFRM_MSG_NEWAE; });
+        socket_->transact(request.bytes(), "look up " + describe(id), [&](const nlmsghdr* nlh) {
+            answered |= nlh->nlmsg_type == XFRM_MSG_NEWAE;
+        });
     } catch (const Error& e) {
         if (e.code() == ESRCH || e.code() == ENOENT)
             return false;

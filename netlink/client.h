@@ -12,13 +12,13 @@
 // socket of its own.
 #pragma once
 
+#include "netlink/xfrm_types.h"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
-
-#include "netlink/xfrm_types.h"
 
 namespace netlink {
 

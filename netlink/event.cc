@@ -1,11 +1,11 @@
 // Decoding XFRM events by message type (see event.h).
 #include "netlink/event.h"
 
+#include "netlink/policy.h"
+
 #include <linux/ipsec.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
-
-#include "netlink/policy.h"
 
 namespace netlink {
 

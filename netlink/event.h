@@ -5,13 +5,12 @@
 // decoder picks the header by type.  Pure: tested on captured bytes.
 #pragma once
 
-#include <linux/netlink.h>
-
-#include <cstdint>
-#include <optional>
-
 #include "netlink/state.h"
 #include "netlink/xfrm_types.h"
+
+#include <cstdint>
+#include <linux/netlink.h>
+#include <optional>
 
 namespace netlink {
 
@@ -29,8 +28,8 @@ struct Event {
     Kind kind = Kind::ignore;
     std::optional<XfrmState> state;
     std::optional<XfrmPolicy> policy;
-    std::uint8_t flush_proto = 0;               // state_flush
-    PolicyType flush_type = PolicyType::main;   // policy_flush
+    std::uint8_t flush_proto = 0;             // state_flush
+    PolicyType flush_type = PolicyType::main; // policy_flush
 };
 
 Event decode_event(const nlmsghdr* nlh, DetailsInterner& interner);

@@ -1,10 +1,10 @@
 // Request building and attribute reading (see message.h).
 #include "netlink/message.h"
 
-#include <libmnl/libmnl.h>
-
 #include "netlink/error.h"
 #include "netlink/socket.h"
+
+#include <libmnl/libmnl.h>
 
 namespace netlink {
 
@@ -19,7 +19,9 @@ Request::Request(std::uint16_t type, std::uint16_t flags) : buffer_(request_capa
     nlh->nlmsg_flags = flags;
 }
 
-Request::~Request() { wipe(buffer_.data(), buffer_.size()); }
+Request::~Request() {
+    wipe(buffer_.data(), buffer_.size());
+}
 
 void Request::put_header_bytes(const void* data, std::size_t size) {
     auto* nlh = reinterpret_cast<nlmsghdr*>(buffer_.data());

@@ -7,12 +7,11 @@
 // structs hold 64-bit fields.
 #pragma once
 
-#include <linux/netlink.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <linux/netlink.h>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,7 +26,9 @@ public:
     Request& operator=(const Request&) = delete;
 
     // The fixed header that follows the nlmsghdr; call at most once, first.
-    template <class T> void put_header(const T& header) { put_header_bytes(&header, sizeof header); }
+    template <class T> void put_header(const T& header) {
+        put_header_bytes(&header, sizeof header);
+    }
     void put_attribute(std::uint16_t type, const void* data, std::size_t size);
     template <class T> void put_attribute(std::uint16_t type, const T& value) {
         put_attribute(type, &value, sizeof value);

@@ -7,30 +7,29 @@
 // erase by key), so replaying one the dump already reflects is harmless.
 #include "netlink/mirror.h"
 
-#include <linux/xfrm.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sys/eventfd.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cerrno>
-#include <condition_variable>
-#include <cstring>
-#include <map>
-#include <set>
-#include <tuple>
-#include <mutex>
-#include <thread>
-
 #include "netlink/error.h"
 #include "netlink/event.h"
 #include "netlink/message.h"
 #include "netlink/policy.h"
 #include "netlink/socket.h"
 #include "netlink/state.h"
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <linux/xfrm.h>
+#include <map>
+#include <mutex>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <set>
+#include <sys/eventfd.h>
+#include <thread>
+#include <time.h>
+#include <tuple>
+#include <unistd.h>
 
 namespace netlink {
 
@@ -187,10 +186,10 @@ struct Mirror::State {
     // The IPIP helper of an IPComp tunnel state may have come or gone:
     // look at it again at the tunnel_check_delays.
     void suspect_tunnel(const XfrmState& comp) {
-        auto proto = static_cast<std::uint8_t>(comp.id.family == AF_INET6 ? IPPROTO_IPV6
-                                                                          : IPPROTO_IPIP);
-        tunnel_suspects.insert({StateId{comp.id.daddr, 0, proto, comp.id.family}, comp.saddr,
-                                comp.mark});
+        auto proto =
+            static_cast<std::uint8_t>(comp.id.family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IPIP);
+        tunnel_suspects.insert(
+            {StateId{comp.id.daddr, 0, proto, comp.id.family}, comp.saddr, comp.mark});
         auto now = Clock::now();
         tunnel_checks.clear();
         for (auto delay : tunnel_check_delays)
@@ -198,8 +197,8 @@ struct Mirror::State {
     }
 
     // Applies the messages of one datagram; returns whether anything changed.
-    bool apply_datagram(const std::uint8_t* data, std::size_t size, StateTable& st,
-                        PolicyTable& pt, bool* unknown, std::uint64_t* applied) {
+    bool apply_datagram(const std::uint8_t* data, std::size_t size, StateTable& st, PolicyTable& pt,
+                        bool* unknown, std::uint64_t* applied) {
         bool any = false;
         int len = static_cast<int>(size);
         for (auto* nlh = reinterpret_cast<const nlmsghdr*>(data); NLMSG_OK(nlh, len);
@@ -343,8 +342,8 @@ struct Mirror::State {
             bool differs;
             {
                 std::lock_guard lock(mutex);
-                differs = !same_contents(states, new_states) ||
-                          !same_contents(policies, new_policies);
+                differs =
+                    !same_contents(states, new_states) || !same_contents(policies, new_policies);
                 if (differs) {
                     states = std::move(new_states);
                     policies = std::move(new_policies);
@@ -393,10 +392,9 @@ struct Mirror::State {
             build_get_state(request, id, mark, saddr);
             std::optional<XfrmState> result;
             try {
-                requests->transact(request.bytes(), "get " + describe(id),
-                                   [&](const nlmsghdr* nlh) {
-                                       result = parse_state_message(nlh, interner);
-                                   });
+                requests->transact(
+                    request.bytes(), "get " + describe(id),
+                    [&](const nlmsghdr* nlh) { result = parse_state_message(nlh, interner); });
             } catch (const Error& e) {
                 if (e.code() != ESRCH && e.code() != ENOENT)
                     throw;

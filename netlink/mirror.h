@@ -12,15 +12,15 @@
 // from any thread.  start() and stop() from one owning thread.
 #pragma once
 
+#include "netlink/snapshot.h"
+#include "netlink/xfrm_types.h"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include "netlink/snapshot.h"
-#include "netlink/xfrm_types.h"
 
 namespace netlink {
 
@@ -57,8 +57,8 @@ struct MirrorCounters {
     ResyncReason last_resync_reason = ResyncReason::initial;
     std::chrono::system_clock::time_point last_resync_time{};
     std::chrono::steady_clock::duration last_resync_duration{};
-    std::uint64_t errors = 0;   // failed resyncs (retried on the next wake-up)
-    std::string last_error;     // their message
+    std::uint64_t errors = 0; // failed resyncs (retried on the next wake-up)
+    std::string last_error;   // their message
     // CPU time the mirror thread has used so far (not start()'s initial
     // sync, which runs on the caller's thread); zero when it is not running.
     std::chrono::nanoseconds thread_cpu_time{};
@@ -93,8 +93,7 @@ public:
     std::uint64_t generation() const;
 
     // Waits until generation() > after or the deadline; true when it did.
-    bool wait_for_change(std::uint64_t after,
-                         std::chrono::steady_clock::time_point deadline) const;
+    bool wait_for_change(std::uint64_t after, std::chrono::steady_clock::time_point deadline) const;
 
     // Listeners run on the mirror thread after each applied batch of events
     // that changed something, after the new snapshot is ready and with no

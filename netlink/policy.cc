@@ -2,13 +2,12 @@
 // and building the requests that name or install one.
 #include "netlink/policy.h"
 
-#include <arpa/inet.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include "netlink/error.h"
 #include "netlink/state.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
 
 namespace netlink {
 
@@ -75,9 +74,9 @@ XfrmPolicy policy_from(const xfrm_userpolicy_info& info, const Attributes& attrs
     if (attrs.size(XFRMA_SEC_CTX) > sizeof(xfrm_user_sec_ctx)) {
         auto ctx = *attrs.get<xfrm_user_sec_ctx>(XFRMA_SEC_CTX);
         std::size_t room = attrs.size(XFRMA_SEC_CTX) - sizeof(xfrm_user_sec_ctx);
-        policy.security_context.assign(
-            static_cast<const char*>(attrs.data(XFRMA_SEC_CTX)) + sizeof(xfrm_user_sec_ctx),
-            std::min<std::size_t>(ctx.ctx_len, room));
+        policy.security_context.assign(static_cast<const char*>(attrs.data(XFRMA_SEC_CTX)) +
+                                           sizeof(xfrm_user_sec_ctx),
+                                       std::min<std::size_t>(ctx.ctx_len, room));
     }
     return policy;
 }
@@ -112,8 +111,8 @@ void put_identity(Request& request, const Mark& mark, std::uint32_t if_id, Polic
         xfrm_user_sec_ctx ctx{};
         ctx.len = static_cast<std::uint16_t>(buf.size());
         ctx.exttype = XFRMA_SEC_CTX;
-        ctx.ctx_doi = 1;  // XFRM_SC_DOI_LSM
-        ctx.ctx_alg = 1;  // XFRM_SC_ALG_SELINUX, the only one the kernel knows
+        ctx.ctx_doi = 1; // XFRM_SC_DOI_LSM
+        ctx.ctx_alg = 1; // XFRM_SC_ALG_SELINUX, the only one the kernel knows
         ctx.ctx_len = static_cast<std::uint16_t>(context.size());
         std::memcpy(buf.data(), &ctx, sizeof ctx);
         std::memcpy(buf.data() + sizeof ctx, context.data(), context.size());

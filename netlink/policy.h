@@ -2,13 +2,12 @@
 // add, replace, find and delete one.  Pure code over message bytes.
 #pragma once
 
-#include <linux/netlink.h>
-#include <linux/xfrm.h>
-
-#include <optional>
-
 #include "netlink/message.h"
 #include "netlink/xfrm_types.h"
+
+#include <linux/netlink.h>
+#include <linux/xfrm.h>
+#include <optional>
 
 namespace netlink {
 

@@ -19,7 +19,9 @@ std::size_t hash_id(const StateId& id) {
 } // namespace
 
 // The hash covers the id only, so that find(id) works whatever the mark.
-std::size_t StateKeyTraits::hash(const XfrmState& state) { return hash_id(state.id); }
+std::size_t StateKeyTraits::hash(const XfrmState& state) {
+    return hash_id(state.id);
+}
 
 bool StateKeyTraits::same_key(const XfrmState& a, const XfrmState& b) {
     if (!(a.id == b.id && a.mark == b.mark))
@@ -37,18 +39,17 @@ bool PolicyKeyTraits::same_key(const XfrmPolicy& a, const XfrmPolicy& b) {
 }
 
 bool operator==(const XfrmState& a, const XfrmState& b) {
-    bool same_details = a.details == b.details || (a.details && b.details && *a.details == *b.details);
+    bool same_details =
+        a.details == b.details || (a.details && b.details && *a.details == *b.details);
     return same_details && a.id == b.id && a.saddr == b.saddr && a.reqid == b.reqid &&
-           a.mark == b.mark && a.if_id == b.if_id && a.mode == b.mode &&
-           a.counters == b.counters;
+           a.mark == b.mark && a.if_id == b.if_id && a.mode == b.mode && a.counters == b.counters;
 }
 
 const XfrmState* Snapshot::find(const StateId& id, const Mark& mark) const {
     XfrmState key;
     key.id = id;
-    return states_.find(StateKeyTraits::hash(key), [&](const XfrmState& s) {
-        return s.id == id && s.mark == mark;
-    });
+    return states_.find(StateKeyTraits::hash(key),
+                        [&](const XfrmState& s) { return s.id == id && s.mark == mark; });
 }
 
 const XfrmState* Snapshot::find(const StateId& id) const {

@@ -5,11 +5,11 @@
 // Snapshots share unchanged chunks with the mirror and with each other.
 #pragma once
 
-#include <cstddef>
-#include <cstdint>
-
 #include "netlink/table.h"
 #include "netlink/xfrm_types.h"
+
+#include <cstddef>
+#include <cstdint>
 
 namespace netlink {
 

@@ -1,17 +1,16 @@
 // The netlink transport: socket options, request/answer loop, ext-ACK text.
 #include "netlink/socket.h"
 
-#include <poll.h>
-#include <sched.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "netlink/error.h"
 
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <thread>
-
-#include "netlink/error.h"
+#include <unistd.h>
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -122,8 +121,8 @@ namespace {
 
 void set_option(int fd, int level, int name, int value, const char* what) {
     if (setsockopt(fd, level, name, &value, sizeof value) != 0)
-        throw Error(errno, std::string("netlink socket option ") + what + ": " +
-                               std::strerror(errno));
+        throw Error(errno,
+                    std::string("netlink socket option ") + what + ": " + std::strerror(errno));
 }
 
 void wait_readable(int fd) {
@@ -134,14 +133,13 @@ void wait_readable(int fd) {
 
 } // namespace
 
-Socket::Socket(int netns_fd, std::initializer_list<unsigned> groups, int receive_buffer)
-{
+Socket::Socket(int netns_fd, std::initializer_list<unsigned> groups, int receive_buffer) {
     run_in_netns(netns_fd, [&] {
         fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_XFRM);
     });
     if (fd_ < 0)
-        throw Error(errno, std::string("cannot open an XFRM netlink socket: ") +
-                               std::strerror(errno));
+        throw Error(errno,
+                    std::string("cannot open an XFRM netlink socket: ") + std::strerror(errno));
     try {
         set_option(fd_, SOL_NETLINK, NETLINK_EXT_ACK, 1, "NETLINK_EXT_ACK");
         // Requests carry keys: do not have the kernel echo them back.
@@ -164,8 +162,8 @@ Socket::Socket(int netns_fd, std::initializer_list<unsigned> groups, int receive
         for (unsigned group : groups) {
             int g = static_cast<int>(group);
             if (setsockopt(fd_, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof g) != 0)
-                throw Error(errno, "cannot join XFRM multicast group " + std::to_string(g) +
-                                       ": " + std::strerror(errno) +
+                throw Error(errno, "cannot join XFRM multicast group " + std::to_string(g) + ": " +
+                                       std::strerror(errno) +
                                        (errno == EPERM ? " (needs CAP_NET_ADMIN)" : ""));
         }
     } catch (...) {
@@ -180,10 +178,12 @@ Socket::~Socket() {
 }
 
 Datagrams::Datagrams(std::size_t slots, std::size_t slot_size)
-    : slot_size_(slot_size), memory_(slots * slot_size), entries_(slots), from_(slots),
-      iov_(slots), msgs_(slots) {}
+    : slot_size_(slot_size), memory_(slots * slot_size), entries_(slots), from_(slots), iov_(slots),
+      msgs_(slots) {}
 
-Datagrams::~Datagrams() { wipe(); }
+Datagrams::~Datagrams() {
+    wipe();
+}
 
 void Datagrams::wipe() {
     for (std::size_t i = 0; i < count_; ++i)
@@ -237,8 +237,8 @@ void Socket::transact(std::vector<std::uint8_t>& request, const std::string& wha
     kernel.nl_family = AF_NETLINK;
     ssize_t sent;
     do {
-        sent = sendto(fd_, request.data(), req->nlmsg_len, 0,
-                      reinterpret_cast<sockaddr*>(&kernel), sizeof kernel);
+        sent = sendto(fd_, request.data(), req->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&kernel),
+                      sizeof kernel);
     } while (sent < 0 && errno == EINTR);
     if (sent < 0)
         throw Error(errno, what + ": cannot send: " + std::strerror(errno));

@@ -10,23 +10,22 @@
 // and events carry keys.
 #pragma once
 
-#include <linux/netlink.h>
-#include <sys/socket.h>
-#include <sys/types.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <linux/netlink.h>
 #include <string>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <vector>
 
 namespace netlink {
 
 // The errno and text an NLMSG_ERROR (or a failed NLMSG_DONE) carries.
 struct KernelError {
-    int code = 0;          // positive errno; 0 for an ACK
-    std::string message;   // NLMSGERR_ATTR_MSG, may be empty
+    int code = 0;             // positive errno; 0 for an ACK
+    std::string message;      // NLMSGERR_ATTR_MSG, may be empty
     std::uint32_t offset = 0; // NLMSGERR_ATTR_OFFS, 0 if absent
 };
 

@@ -3,11 +3,10 @@
 #include "netlink/state.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <cstddef>
 #include <cstring>
 #include <functional>
+#include <netinet/in.h>
 
 namespace netlink {
 
@@ -20,8 +19,7 @@ void mix(std::size_t& seed, std::size_t value) {
 }
 
 std::size_t hash_bytes(const void* data, std::size_t size) {
-    return std::hash<std::string_view>{}(
-        std::string_view(static_cast<const char*>(data), size));
+    return std::hash<std::string_view>{}(std::string_view(static_cast<const char*>(data), size));
 }
 
 std::size_t hash_algorithm(const Algorithm& a) {
@@ -228,9 +226,9 @@ XfrmState state_from(const xfrm_usersa_info& info, const Attributes& attrs,
     if (attrs.size(XFRMA_SEC_CTX) > sizeof(xfrm_user_sec_ctx)) {
         auto ctx = *attrs.get<xfrm_user_sec_ctx>(XFRMA_SEC_CTX);
         std::size_t room = attrs.size(XFRMA_SEC_CTX) - sizeof(xfrm_user_sec_ctx);
-        d.security_context.assign(
-            static_cast<const char*>(attrs.data(XFRMA_SEC_CTX)) + sizeof(xfrm_user_sec_ctx),
-            std::min<std::size_t>(ctx.ctx_len, room));
+        d.security_context.assign(static_cast<const char*>(attrs.data(XFRMA_SEC_CTX)) +
+                                      sizeof(xfrm_user_sec_ctx),
+                                  std::min<std::size_t>(ctx.ctx_len, room));
     }
     state.details = interner.intern(std::move(d));
     return state;

@@ -2,16 +2,15 @@
 // that name one state.  Pure code over message bytes; no socket here.
 #pragma once
 
-#include <linux/netlink.h>
-#include <linux/xfrm.h>
+#include "netlink/message.h"
+#include "netlink/xfrm_types.h"
 
 #include <cstddef>
+#include <linux/netlink.h>
+#include <linux/xfrm.h>
 #include <memory>
 #include <optional>
 #include <unordered_map>
-
-#include "netlink/message.h"
-#include "netlink/xfrm_types.h"
 
 namespace netlink {
 

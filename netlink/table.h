@@ -133,8 +133,8 @@ public:
 
     // Heap bytes this table holds, counting shared parts fully.
     std::size_t footprint() const {
-        std::size_t bytes = chunks_.capacity() * sizeof(chunks_[0]) +
-                            segments_.capacity() * sizeof(segments_[0]);
+        std::size_t bytes =
+            chunks_.capacity() * sizeof(chunks_[0]) + segments_.capacity() * sizeof(segments_[0]);
         for (const auto& c : chunks_)
             bytes += sizeof(Chunk) + c->items.capacity() * sizeof(T);
         for (const auto& s : segments_)

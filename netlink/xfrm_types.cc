@@ -1,14 +1,13 @@
 // Helpers of the typed XFRM values: address text, short descriptions.
 #include "netlink/xfrm_types.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "netlink/error.h"
 
 #include <algorithm>
+#include <arpa/inet.h>
 #include <cerrno>
 #include <cstdio>
-
-#include "netlink/error.h"
+#include <netinet/in.h>
 
 namespace netlink {
 
@@ -70,8 +69,8 @@ std::string proto_name(int proto) {
 }
 
 const char* dir_name(Direction dir) {
-    static const char* const names[] = {"in", "out", "fwd", "socket in", "socket out",
-                                        "socket fwd"};
+    static const char* const names[] = {"in",        "out",        "fwd",
+                                        "socket in", "socket out", "socket fwd"};
     auto n = static_cast<unsigned>(dir);
     return n < 6 ? names[n] : "dir ?";
 }

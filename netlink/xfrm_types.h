@@ -114,10 +114,10 @@ struct LifetimeCurrent {
 
 // An algorithm without its key.  An empty name means "not present".
 struct Algorithm {
-    std::string name;               // kernel crypto name: "cbc(aes)", "deflate"
-    std::uint32_t key_bits = 0;     // key length in bits
-    std::uint32_t trunc_bits = 0;   // auth: truncation (ICV) length; 0 if untruncated
-    std::uint32_t icv_bits = 0;     // aead: ICV length
+    std::string name;             // kernel crypto name: "cbc(aes)", "deflate"
+    std::uint32_t key_bits = 0;   // key length in bits
+    std::uint32_t trunc_bits = 0; // auth: truncation (ICV) length; 0 if untruncated
+    std::uint32_t icv_bits = 0;   // aead: ICV length
 
     bool present() const { return !name.empty(); }
     friend bool operator==(const Algorithm&, const Algorithm&) = default;
@@ -149,18 +149,18 @@ inline constexpr std::uint8_t esn = 128;
 struct StateDetails {
     Selector selector;
     LifetimeConfig lifetime;
-    Algorithm auth;  // from XFRMA_ALG_AUTH_TRUNC, else XFRMA_ALG_AUTH
+    Algorithm auth; // from XFRMA_ALG_AUTH_TRUNC, else XFRMA_ALG_AUTH
     Algorithm crypt;
     Algorithm aead;
     Algorithm comp;
     std::optional<Encapsulation> encap;
-    Mark output_mark;                 // XFRMA_SET_MARK / _MASK
-    std::uint32_t replay_window = 0;  // configured window (ESN window when ESN)
-    std::uint32_t extra_flags = 0;    // XFRMA_SA_EXTRA_FLAGS
+    Mark output_mark;                // XFRMA_SET_MARK / _MASK
+    std::uint32_t replay_window = 0; // configured window (ESN window when ESN)
+    std::uint32_t extra_flags = 0;   // XFRMA_SA_EXTRA_FLAGS
     std::uint32_t tfcpad = 0;
-    std::uint8_t flags = 0;           // state_flag::*
-    std::uint8_t direction = 0;       // XFRMA_SA_DIR (6.10+): 0 unset, 1 in, 2 out
-    std::string security_context;     // XFRMA_SEC_CTX text, usually empty
+    std::uint8_t flags = 0;       // state_flag::*
+    std::uint8_t direction = 0;   // XFRMA_SA_DIR (6.10+): 0 unset, 1 in, 2 out
+    std::string security_context; // XFRMA_SEC_CTX text, usually empty
 
     bool has_algorithms() const {
         return auth.present() || crypt.present() || aead.present() || comp.present();
@@ -171,9 +171,9 @@ struct StateDetails {
 // What identifies a state to the kernel (besides its mark).
 struct StateId {
     Address daddr;
-    std::uint32_t spi = 0;     // host order; for IPComp the CPI
-    std::uint8_t proto = 0;    // IPPROTO_ESP, _AH, _COMP; 4/41 for kernel tunnels
-    std::uint8_t family = 0;   // AF_INET / AF_INET6
+    std::uint32_t spi = 0;   // host order; for IPComp the CPI
+    std::uint8_t proto = 0;  // IPPROTO_ESP, _AH, _COMP; 4/41 for kernel tunnels
+    std::uint8_t family = 0; // AF_INET / AF_INET6
 
     friend bool operator==(const StateId&, const StateId&) = default;
     friend auto operator<=>(const StateId&, const StateId&) = default;
@@ -182,9 +182,9 @@ struct StateId {
 // Counters the kernel keeps per state; they change without events.
 struct StateCounters {
     LifetimeCurrent current;
-    std::uint64_t last_used = 0;         // XFRMA_LASTUSED, seconds; 0 never
+    std::uint64_t last_used = 0;          // XFRMA_LASTUSED, seconds; 0 never
     std::uint32_t replay_window_seen = 0; // xfrm_stats.replay_window
-    std::uint32_t replay = 0;            // packets dropped as replays
+    std::uint32_t replay = 0;             // packets dropped as replays
     std::uint32_t integrity_failed = 0;
 
     friend bool operator==(const StateCounters&, const StateCounters&) = default;
@@ -214,16 +214,16 @@ bool operator==(const XfrmState& a, const XfrmState& b);
 
 // One transform of a policy's chain; T0 is innermost.
 struct Template {
-    Address daddr;  // only used in tunnel and BEET mode
+    Address daddr; // only used in tunnel and BEET mode
     Address saddr;
-    std::uint32_t spi = 0;      // 0: any
-    std::uint8_t proto = 0;     // IPPROTO_ESP, _AH, _COMP
-    std::uint16_t family = 0;   // outer family; 0: the policy's
-    std::uint32_t reqid = 0;    // 0: any
+    std::uint32_t spi = 0;    // 0: any
+    std::uint8_t proto = 0;   // IPPROTO_ESP, _AH, _COMP
+    std::uint16_t family = 0; // outer family; 0: the policy's
+    std::uint32_t reqid = 0;  // 0: any
     Mode mode = Mode::transport;
     std::uint8_t share = 0;
-    bool optional = false;      // iproute2 "level use"
-    std::uint32_t auth_algorithms = ~0u;  // masks; all ~0 = any algorithm
+    bool optional = false;               // iproute2 "level use"
+    std::uint32_t auth_algorithms = ~0u; // masks; all ~0 = any algorithm
     std::uint32_t crypt_algorithms = ~0u;
     std::uint32_t comp_algorithms = ~0u;
 
@@ -236,9 +236,9 @@ struct XfrmPolicy {
     Selector selector;
     Direction dir = Direction::out;
     std::uint32_t priority = 0;
-    std::uint32_t index = 0;   // kernel-assigned, unique per network namespace
+    std::uint32_t index = 0; // kernel-assigned, unique per network namespace
     PolicyAction action = PolicyAction::allow;
-    std::uint8_t flags = 0;    // XFRM_POLICY_LOCALOK = 1, XFRM_POLICY_ICMP = 2
+    std::uint8_t flags = 0; // XFRM_POLICY_LOCALOK = 1, XFRM_POLICY_ICMP = 2
     std::uint8_t share = 0;
     PolicyType type = PolicyType::main;
     Mark mark;

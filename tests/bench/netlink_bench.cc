@@ -15,27 +15,26 @@
 //     the mirror then equals a fresh dump.
 // Exits 1 when the mirror does not end equal to the kernel.  Run as root in
 // a namespace of its own (it flushes the XFRM state it finds).
-#include <arpa/inet.h>
-#include <linux/xfrm.h>
-#include <malloc.h>
-#include <netinet/in.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <time.h>
-
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <set>
-#include <string>
-#include <tuple>
-#include <vector>
-
 #include "netlink/client.h"
 #include "netlink/error.h"
 #include "netlink/mirror.h"
 #include "netlink/socket.h"
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <linux/xfrm.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <set>
+#include <string>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <tuple>
+#include <vector>
 
 namespace {
 
@@ -48,7 +47,9 @@ struct Options {
     int rcvbuf = 32 << 20;
 };
 
-double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(Clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+}
 
 double cpu_of(clockid_t clock) {
     timespec ts{};
@@ -63,7 +64,9 @@ double children_cpu() {
     return s(ru.ru_utime) + s(ru.ru_stime);
 }
 
-std::size_t heap_in_use() { return mallinfo2().uordblks; }
+std::size_t heap_in_use() {
+    return mallinfo2().uordblks;
+}
 
 // Appends one message to a batch buffer.
 class Batch {
@@ -139,7 +142,9 @@ std::vector<std::uint8_t> algo(const char* name, unsigned key_bits, int trunc_bi
     return v;
 }
 
-in_addr_t peer(std::size_t i) { return htonl(0x0a000000u + 0x10000u + static_cast<std::uint32_t>(i)); }
+in_addr_t peer(std::size_t i) {
+    return htonl(0x0a000000u + 0x10000u + static_cast<std::uint32_t>(i));
+}
 
 void add_state(Batch& batch, std::size_t i, std::uint32_t spi) {
     xfrm_usersa_info sa{};
@@ -201,7 +206,8 @@ using Keys = std::set<std::tuple<netlink::Address, std::uint32_t, std::uint8_t>>
 
 Keys kernel_keys(netlink::Client& client) {
     Keys keys;
-    client.dump_states([&](netlink::XfrmState&& s) { keys.emplace(s.id.daddr, s.id.spi, s.id.proto); });
+    client.dump_states(
+        [&](netlink::XfrmState&& s) { keys.emplace(s.id.daddr, s.id.spi, s.id.proto); });
     return keys;
 }
 
@@ -240,8 +246,10 @@ int main(int argc, char** argv) {
         else if (a == "--rcvbuf")
             o.rcvbuf = static_cast<int>(v);
         else {
-            std::fprintf(stderr, "usage: %s [--states N] [--policies M] [--changes C] "
-                                 "[--rcvbuf BYTES]\n", argv[0]);
+            std::fprintf(stderr,
+                         "usage: %s [--states N] [--policies M] [--changes C] "
+                         "[--rcvbuf BYTES]\n",
+                         argv[0]);
             return 2;
         }
     }
@@ -328,7 +336,8 @@ int main(int argc, char** argv) {
                 break;
         }
         auto c1 = mirror.counters();
-        double thread_cpu = std::chrono::duration<double>(c1.thread_cpu_time - c0.thread_cpu_time).count();
+        double thread_cpu =
+            std::chrono::duration<double>(c1.thread_cpu_time - c0.thread_cpu_time).count();
         bool equal = have == want;
         std::printf("CHANGES %zu followed in %.3f s wall, mirror thread CPU %.3f s: "
                     "%.0f changes per CPU second (target >= 20000); events applied %llu, "

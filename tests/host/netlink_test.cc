@@ -1,19 +1,18 @@
 // netlink::Client and netlink::Mirror on this host's kernel, which has XFRM
 // policies but no ESP/AH/IPComp states.  Each test makes its own network
 // namespace and compares with `ip -n NS xfrm policy`, an independent tool.
-#include <arpa/inet.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-
-#include <chrono>
-#include <condition_variable>
-#include <fstream>
-#include <mutex>
-
 #include "netlink/client.h"
 #include "netlink/error.h"
 #include "netlink/mirror.h"
 #include "tests/netlink/ip_xfrm.h"
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <mutex>
+#include <netinet/in.h>
 
 namespace {
 
@@ -177,8 +176,7 @@ TEST(NetlinkClient, KernelExtendedAckTextReachesTheError) {
         FAIL() << "the kernel should refuse this policy";
     } catch (const netlink::Error& e) {
         EXPECT_EQ(e.code(), EINVAL);
-        EXPECT_NE(std::string(e.what()).find("optional template"), std::string::npos)
-            << e.what();
+        EXPECT_NE(std::string(e.what()).find("optional template"), std::string::npos) << e.what();
     }
 }
 
@@ -324,7 +322,8 @@ TEST(NetlinkMirror, ResyncsAfterLostEventsAndEndsEqualToTheKernel) {
     {
         std::ofstream out(batch);
         for (int i = 0; i < 2000; ++i)
-            out << "xfrm policy add src 10." << i / 250 << "." << i % 250 << ".0/24 dst 10.200.0.0/16 "
+            out << "xfrm policy add src 10." << i / 250 << "." << i % 250
+                << ".0/24 dst 10.200.0.0/16 "
                 << "dir out tmpl src 192.0.2.1 dst 192.0.2.2 proto esp reqid " << i + 1
                 << " mode tunnel\n";
         for (int i = 0; i < 500; ++i)

@@ -2,19 +2,18 @@
 // IPComp and IP-in-IP.  Changes are made with `ip xfrm`, and after each
 // step the mirror must list what `ip -o xfrm state/policy` lists.  Each test
 // works in a network namespace of its own.
-#include <gtest/gtest.h>
-#include <netinet/in.h>
+#include "netlink/client.h"
+#include "netlink/error.h"
+#include "netlink/mirror.h"
+#include "tests/netlink/ip_xfrm.h"
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <mutex>
-
-#include "netlink/client.h"
-#include "netlink/error.h"
-#include "netlink/mirror.h"
-#include "tests/netlink/ip_xfrm.h"
+#include <netinet/in.h>
 
 namespace {
 
@@ -82,8 +81,10 @@ TEST(NetlinkLab, MirrorFollowsEspAhIpcompAndTheKernelsIpipStates) {
               "reqid 3 mode tunnel comp deflate");
     EXPECT_TRUE(mirror_equals_ip(mirror, ns)); // incl. proto 4, made without an event
     run(ipn + esp("192.168.2.100", "192.168.2.110", "0x187a101b"));
-    run(ipn + " xfrm state add src 192.168.2.100 dst 192.168.2.110 proto ah spi 0x187a101a "
-              "reqid 1 mode transport auth 'hmac(sha1)' " + K20);
+    run(ipn +
+        " xfrm state add src 192.168.2.100 dst 192.168.2.110 proto ah spi 0x187a101a "
+        "reqid 1 mode transport auth 'hmac(sha1)' " +
+        K20);
     run(ipn + " xfrm policy add src 192.168.2.100/32 dst 192.168.2.110/32 dir out "
               "tmpl src 192.168.2.100 dst 192.168.2.110 proto comp spi 0x3d0 reqid 3 mode tunnel "
               "tmpl proto esp spi 0x187a101b reqid 2 mode transport "
@@ -98,8 +99,8 @@ TEST(NetlinkLab, MirrorFollowsEspAhIpcompAndTheKernelsIpipStates) {
     for (const auto& s : snap->states())
         tunnels += s.is_kernel_tunnel();
     EXPECT_EQ(tunnels, 2u);
-    const auto* ipip = snap->find({netlink::parse_address("192.168.2.110"), 0xc0a80264,
-                                   IPPROTO_IPIP, AF_INET});
+    const auto* ipip =
+        snap->find({netlink::parse_address("192.168.2.110"), 0xc0a80264, IPPROTO_IPIP, AF_INET});
     ASSERT_TRUE(ipip);
     EXPECT_EQ(ipip->reqid, 0u);
 
@@ -148,8 +149,10 @@ TEST(NetlinkLab, UpdateOfAStateNeverSeenTriggersAResync) {
                                 "mode tunnel reqid 9 min 0x300 max 0x300");
     ASSERT_NE(out.find("0x00000300"), std::string::npos) << out;
     // ... and keying it is an UPDSA of a state the mirror never saw.
-    run(ipn + " xfrm state update src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x300 mode tunnel "
-              "reqid 9 enc 'cbc(aes)' " + K16 + " auth 'hmac(sha1)' " + K20);
+    run(ipn +
+        " xfrm state update src 10.0.0.1 dst 10.0.0.2 proto esp spi 0x300 mode tunnel "
+        "reqid 9 enc 'cbc(aes)' " +
+        K16 + " auth 'hmac(sha1)' " + K20);
     EXPECT_TRUE(mirror_equals_ip(mirror, ns));
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (mirror.counters().unknown_object_resyncs == 0 &&
@@ -167,8 +170,8 @@ TEST(NetlinkLab, PeriodicResyncFindsLarvalStates) {
     run(ip(ns.name()) + " xfrm state allocspi src 10.0.0.1 dst 10.0.0.3 proto esp "
                         "mode tunnel reqid 4 min 0x400 max 0x400");
     EXPECT_TRUE(mirror_equals_ip(mirror, ns));
-    const auto* larval = mirror.snapshot()->find(
-        {netlink::parse_address("10.0.0.3"), 0x400, IPPROTO_ESP, AF_INET});
+    const auto* larval =
+        mirror.snapshot()->find({netlink::parse_address("10.0.0.3"), 0x400, IPPROTO_ESP, AF_INET});
     ASSERT_TRUE(larval);
     EXPECT_TRUE(larval->is_larval());
     EXPECT_GE(mirror.counters().periodic_resyncs, 1u);
@@ -235,8 +238,8 @@ TEST(NetlinkLab, BurstThatOverflowsTheEventSocketEndsInAnEqualResync) {
     {
         std::ofstream out(batch);
         for (int i = 0; i < 6000; ++i)
-            out << esp("10.1.0.1", "10.2." + std::to_string(i / 250) + "." +
-                                       std::to_string(i % 250 + 1),
+            out << esp("10.1.0.1",
+                       "10.2." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1),
                        std::to_string(0x1000 + i))
                        .substr(1)
                 << "\n";

@@ -9,18 +9,17 @@
 // prints every message received as one line: "label<TAB>hex".  Used by hand
 // (in the lab for states) to make tests/unit/netlink_captured.inc; the keys
 // in it are the made-up ones of the commands given.
-#include <linux/xfrm.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
+#include "netlink/message.h"
+#include "netlink/socket.h"
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <string>
-
-#include "netlink/message.h"
-#include "netlink/socket.h"
+#include <sys/socket.h>
 
 namespace {
 

@@ -1,16 +1,15 @@
 // Reducing `ip xfrm` output and mirror contents to comparable key fields.
 #include "ip_xfrm.h"
 
+#include <atomic>
+#include <cstdio>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <atomic>
-#include <cstdio>
 #include <sstream>
 #include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 namespace netlink_test {
@@ -33,7 +32,9 @@ std::string run(const std::string& command) {
     return out;
 }
 
-std::string ip(const std::string& netns) { return netns.empty() ? "ip" : "ip -n " + netns; }
+std::string ip(const std::string& netns) {
+    return netns.empty() ? "ip" : "ip -n " + netns;
+}
 
 namespace {
 
@@ -116,8 +117,7 @@ std::string selector_key(const netlink::Selector& sel) {
     int family = sel.family ? sel.family : AF_INET;
     std::string key = netlink::to_string(sel.saddr, family) + "/" +
                       std::to_string(sel.prefixlen_s) + ">" +
-                      netlink::to_string(sel.daddr, family) + "/" +
-                      std::to_string(sel.prefixlen_d);
+                      netlink::to_string(sel.daddr, family) + "/" + std::to_string(sel.prefixlen_d);
     if (sel.proto)
         key += " proto " + std::to_string(sel.proto);
     if (sel.sport_mask)
@@ -166,18 +166,17 @@ std::string state_key_from_ip(const std::string& line) {
 
 std::string policy_key(const XfrmPolicy& p) {
     static const char* const dirs[] = {"in", "out", "fwd"};
-    std::string key = selector_key(p.selector) + " dir " + dirs[static_cast<int>(p.dir) % 3] +
-                      " index " + std::to_string(p.index) + " priority " +
-                      std::to_string(p.priority) +
-                      (p.action == netlink::PolicyAction::block ? " block" : " allow") +
-                      mark_key(p.mark);
+    std::string key =
+        selector_key(p.selector) + " dir " + dirs[static_cast<int>(p.dir) % 3] + " index " +
+        std::to_string(p.index) + " priority " + std::to_string(p.priority) +
+        (p.action == netlink::PolicyAction::block ? " block" : " allow") + mark_key(p.mark);
     if (p.if_id)
         key += " if_id " + hex(p.if_id);
     for (const auto& t : p.templates) {
         int family = t.family ? t.family : (p.selector.family ? p.selector.family : AF_INET);
         key += " [" + netlink::to_string(t.saddr, family) + ">" +
-               netlink::to_string(t.daddr, family) + " " + proto_key(t.proto) + " " +
-               hex(t.spi) + " " + std::to_string(t.reqid) + " " + mode_text(t.mode) +
+               netlink::to_string(t.daddr, family) + " " + proto_key(t.proto) + " " + hex(t.spi) +
+               " " + std::to_string(t.reqid) + " " + mode_text(t.mode) +
                (t.optional ? " use" : " required") + "]";
     }
     return key;

@@ -4,11 +4,11 @@
 // throwaway network namespace.
 #pragma once
 
-#include <set>
-#include <string>
-
 #include "netlink/snapshot.h"
 #include "netlink/xfrm_types.h"
+
+#include <set>
+#include <string>
 
 namespace netlink_test {
 

@@ -1,19 +1,18 @@
 // Decoding what real kernels sent: states, policies, events and errors.
 // The bytes come from netlink_captured.inc (see its opening comment).
-#include <arpa/inet.h>
-#include <gtest/gtest.h>
-#include <linux/ipsec.h>
-#include <linux/xfrm.h>
-#include <netinet/in.h>
-
-#include <string>
-#include <vector>
-
 #include "netlink/event.h"
 #include "netlink/message.h"
 #include "netlink/policy.h"
 #include "netlink/socket.h"
 #include "netlink/state.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <linux/ipsec.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -53,7 +52,9 @@ netlink::XfrmState state_of(const char* hex, netlink::DetailsInterner& interner)
     return *state;
 }
 
-std::string addr(const netlink::Address& a, int family) { return netlink::to_string(a, family); }
+std::string addr(const netlink::Address& a, int family) {
+    return netlink::to_string(a, family);
+}
 
 TEST(NetlinkStateCodec, EspWithTruncatedAuthAndCbc) {
     netlink::DetailsInterner interner;
@@ -157,7 +158,8 @@ TEST(NetlinkStateCodec, AStateWithoutAlgorithmsIsLarval) {
     Message m(dump_esp);
     auto info = *netlink::fixed_header<xfrm_usersa_info>(m.get());
     // The fixed header alone, as an ACQUIRE'd or ALLOCSPI'd state has it.
-    auto s = netlink::state_from(info, netlink::Attributes(static_cast<const void*>(nullptr), 0), interner);
+    auto s = netlink::state_from(info, netlink::Attributes(static_cast<const void*>(nullptr), 0),
+                                 interner);
     EXPECT_TRUE(s.is_larval());
 }
 
@@ -219,11 +221,16 @@ TEST(NetlinkEvents, FlushMatchesLikeTheKernel) {
         std::uint8_t flush, state;
         bool matches;
     } cases[] = {
-        {0, IPPROTO_ESP, true},           {0, IPPROTO_IPIP, true},
-        {IPSEC_PROTO_ANY, IPPROTO_ESP, true},  {IPSEC_PROTO_ANY, IPPROTO_AH, true},
-        {IPSEC_PROTO_ANY, IPPROTO_COMP, true}, {IPSEC_PROTO_ANY, IPPROTO_IPIP, false},
-        {IPSEC_PROTO_ANY, IPPROTO_IPV6, false}, {IPPROTO_ESP, IPPROTO_ESP, true},
-        {IPPROTO_ESP, IPPROTO_AH, false},      {IPPROTO_COMP, IPPROTO_COMP, true},
+        {0, IPPROTO_ESP, true},
+        {0, IPPROTO_IPIP, true},
+        {IPSEC_PROTO_ANY, IPPROTO_ESP, true},
+        {IPSEC_PROTO_ANY, IPPROTO_AH, true},
+        {IPSEC_PROTO_ANY, IPPROTO_COMP, true},
+        {IPSEC_PROTO_ANY, IPPROTO_IPIP, false},
+        {IPSEC_PROTO_ANY, IPPROTO_IPV6, false},
+        {IPPROTO_ESP, IPPROTO_ESP, true},
+        {IPPROTO_ESP, IPPROTO_AH, false},
+        {IPPROTO_COMP, IPPROTO_COMP, true},
     };
     for (const auto& c : cases)
         EXPECT_EQ(netlink::flush_matches(c.flush, c.state), c.matches)

@@ -1,12 +1,11 @@
 // The mirror's copy-on-write table: behaves like a map, and copies share
 // storage until one side changes.
-#include <gtest/gtest.h>
-
-#include <map>
-#include <random>
-
 #include "netlink/snapshot.h"
 #include "netlink/table.h"
+
+#include <gtest/gtest.h>
+#include <map>
+#include <random>
 
 namespace {
 
@@ -24,7 +23,9 @@ struct ItemTraits {
 
 using ItemTable = netlink::Table<Item, ItemTraits>;
 
-const Item* find(const ItemTable& t, std::uint32_t key) { return t.find(Item{key, 0}); }
+const Item* find(const ItemTable& t, std::uint32_t key) {
+    return t.find(Item{key, 0});
+}
 
 TEST(NetlinkTable, BehavesLikeAMapUnderRandomChanges) {
     ItemTable table;
