@@ -1,12 +1,22 @@
 // MirrorListing: render ipsec_spigrp from the mirror, once per change.
 #include "fs/listing.h"
 
+#include <chrono>
+
 #include "compat/translate.h"
 #include "fs/kernel_adapter.h"
 #include "fs/log.h"
 #include "netlink/mirror.h"
 
 namespace fs {
+
+namespace {
+
+double milliseconds(std::chrono::steady_clock::duration duration) {
+    return std::chrono::duration<double, std::milli>(duration).count();
+}
+
+} // namespace
 
 MirrorListing::MirrorListing(const netlink::Mirror& mirror, compat::SaidForm form)
     : mirror_(mirror), form_(form) {}
@@ -19,16 +29,21 @@ std::shared_ptr<const std::string> MirrorListing::spigrp() {
         cached_recorded_version_ == recorded_version_)
         return cached_;
 
+    const auto start = std::chrono::steady_clock::now();
     const std::shared_ptr<const netlink::Snapshot> snapshot = mirror_.snapshot();
     const KernelView view = kernel_view_of(*snapshot);
+    const auto converted = std::chrono::steady_clock::now();
     const std::vector<compat::SaGroup> groups =
         compat::groups_from(view.states, view.policies, recorded_);
+    const auto grouped = std::chrono::steady_clock::now();
     cached_ = std::make_shared<const std::string>(compat::render_spigrp(groups, form_));
     cached_generation_ = snapshot->generation();
     cached_recorded_version_ = recorded_version_;
-    LOG_DEBUG("rendered ipsec_spigrp for generation %llu: %zu lines, %zu bytes",
+    LOG_DEBUG("rendered ipsec_spigrp for generation %llu: %zu lines, %zu bytes; "
+              "%.1f ms to convert, %.1f ms to group, %.1f ms to render",
               static_cast<unsigned long long>(cached_generation_), groups.size(),
-              cached_->size());
+              cached_->size(), milliseconds(converted - start), milliseconds(grouped - converted),
+              milliseconds(std::chrono::steady_clock::now() - grouped));
     return cached_;
 }
 
