@@ -3,7 +3,8 @@
 # ipsec_spigrp(5) man page in the current network namespace, so that the lab
 # tests (and tools/demo) start from the same known kernel state:
 #
-#   tun.3d0@192.168.2.110 comp.3d0@192.168.2.110 esp.187a101b@192.168.2.110 ah.187a101a@192.168.2.110
+#   tun.3d0@192.168.2.110 comp.3d0@192.168.2.110 esp.187a101b@192.168.2.110
+#       ah.187a101a@192.168.2.110
 #   tun:3d0@3049:1::2 comp:3d0@3049:1::2 esp:187a101b@3049:1::2 ah:187a101a@3049:1::2
 #
 # For each destination: an IPComp state (CPI 0x3d0, deflate) in tunnel mode,

@@ -42,7 +42,9 @@ run_lab() {
 export SMOKE_VALUE='two  words'
 # shellcheck disable=SC2016  # expanded inside the lab, on purpose
 run_lab --timeout 60 -- sh -c \
-    'echo "out|$PWD|$SMOKE_VALUE|$KLIPSFS_LAB|$(cat /proc/sys/kernel/hostname)"; echo err >&2; exit 3'
+    'echo "out|$PWD|$SMOKE_VALUE|$KLIPSFS_LAB|$(cat /proc/sys/kernel/hostname)"
+     echo err >&2
+     exit 3'
 [[ $status == 3 ]] || fail "the command's status 3 came back as $status ($err)"
 [[ $out == "out|$tmp|two  words|1|klipsfs-lab" ]] || fail "unexpected stdout '$out'"
 [[ $err == err ]] || fail "unexpected stderr '$err'"

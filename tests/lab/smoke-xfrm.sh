@@ -45,8 +45,9 @@ expected_states='192.168.2.100 192.168.2.110 4 0xc0a80264 tunnel
 3049:1::1 3049:1::2 esp 0x187a101b transport'
 diff -u <(echo "$expected_states") <(state_summary) >&2 || fail "unexpected states"
 
-expected_policies='192.168.2.100/32 192.168.2.110/32 out: comp/0x000003d0/tunnel esp/0x187a101b/transport ah/0x187a101a/transport
-3049:1::1/128 3049:1::2/128 out: comp/0x000003d0/tunnel esp/0x187a101b/transport ah/0x187a101a/transport'
+templates='comp/0x000003d0/tunnel esp/0x187a101b/transport ah/0x187a101a/transport'
+expected_policies="192.168.2.100/32 192.168.2.110/32 out: $templates
+3049:1::1/128 3049:1::2/128 out: $templates"
 diff -u <(echo "$expected_policies") <(policy_summary) >&2 || fail "unexpected policies"
 
 "$here/manpage-groups.sh" delete || fail "manpage-groups.sh delete failed"
