@@ -3,8 +3,9 @@
 #   cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DKLIPSFS_FUZZ=ON
 #   cmake --build build-fuzz -j2 --target said_fuzz
 #   (cd build-fuzz && ctest -L fuzz)
-# CTest runs it for KLIPSFS_FUZZ_SECONDS over a copy of the committed seeds
-# (new inputs go to the build tree, never into the source tree).
+# CTest runs it for KLIPSFS_FUZZ_SECONDS, starting from the committed seeds
+# in corpus/said; the inputs it finds go to the build tree, never into the
+# source tree.
 set(KLIPSFS_FUZZ_SECONDS 30 CACHE STRING "Seconds each fuzz target runs under CTest")
 
 # The compat sources are compiled into the fuzzer itself, with its
