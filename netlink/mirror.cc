@@ -443,6 +443,20 @@ struct Mirror::State {
         }
     }
 
+    // In a burst, waits (for a stop request at most) until the window
+    // since the last batch has passed, so that the events queue up.
+    void let_burst_gather(Clock::time_point last_batch) {
+        auto until = last_batch + options.burst_window;
+        auto now = Clock::now();
+        if (options.burst_window.count() <= 0 || now >= until)
+            return;
+        auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(until - now);
+        timespec ts{static_cast<time_t>(left.count() / 1000000000),
+                    static_cast<long>(left.count() % 1000000000)};
+        pollfd wake{wake_fd, POLLIN, 0};
+        ppoll(&wake, 1, &ts, nullptr);
+    }
+
     void record_error(const std::exception& e) {
         std::lock_guard lock(mutex);
         ++counters.errors;
@@ -453,6 +467,7 @@ struct Mirror::State {
         auto interval = options.resync_interval;
         auto next_periodic = Clock::now() + interval;
         std::optional<ResyncReason> retry;
+        Clock::time_point last_batch{};
 
         while (!stopping) {
             auto deadline = Clock::time_point::max();
@@ -470,6 +485,8 @@ struct Mirror::State {
 
             pollfd fds[2] = {{events->fd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
             poll(fds, 2, timeout);
+            if ((fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN))
+                let_burst_gather(last_batch);
             if (fds[1].revents & POLLIN) {
                 std::uint64_t count;
                 ssize_t n = read(wake_fd, &count, sizeof count);
@@ -522,6 +539,7 @@ struct Mirror::State {
             }
             if (after != before)
                 notify({after, std::nullopt});
+            last_batch = Clock::now();
         }
     }
 };

@@ -35,6 +35,11 @@ struct MirrorOptions {
     // Re-dump this often to pick up what the kernel changes without events;
     // zero: never.
     std::chrono::milliseconds resync_interval{std::chrono::seconds(60)};
+    // During a burst of events (the previous batch ended less than this
+    // long ago), wait this long for more before applying them: one wake-up
+    // per window instead of one per event, which is most of the cost of
+    // following.  An isolated change is applied at once.  Zero: never wait.
+    std::chrono::microseconds burst_window{std::chrono::milliseconds(10)};
 };
 
 enum class ResyncReason {
