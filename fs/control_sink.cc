@@ -1,10 +1,9 @@
 // The daemon's control sink, and the capability check the node relies on.
 //
-// The control language (issue 6) is not part of klipsfs yet, so
-// make_control_sink() returns no sink and ipsec/control is not served.  The
-// control language replaces the body of make_control_sink() with its own
-// sink; nothing else in fs/ needs to change.
+// make_control_sink() hands out fs::ControlService (fs/control_service.h),
+// which carries compat's control language out on the kernel.
 #include "fs/control_sink.h"
+#include "fs/control_service.h"
 
 #include <cstdint>
 #include <fstream>
@@ -27,6 +26,8 @@ bool has_net_admin(pid_t pid) {
     return false;
 }
 
-std::unique_ptr<ControlSink> make_control_sink(const ControlContext&) { return nullptr; }
+std::unique_ptr<ControlSink> make_control_sink(const ControlContext& context) {
+    return std::make_unique<ControlService>(context);
+}
 
 } // namespace fs

@@ -65,13 +65,16 @@ bool has_net_admin(pid_t pid);
 struct ControlContext {
     netlink::Mirror* mirror = nullptr; // the live copy of XFRM (started)
     int netns_fd = -1;                 // the namespace to talk to, -1: ours
+    // The control node's state file (groups the kernel cannot hold);
+    // empty: none, groups not bound then end with the daemon.
+    std::string state_file;
     // Replaces the groups made through the control node that the listing
     // shows (inside to outside, tun SAs included; see compat/translate.h).
     std::function<void(std::vector<compat::SaGroup>)> set_recorded_groups;
 };
 
-// The daemon's sink, or nullptr while klipsfs has no control language: then
-// ipsec/control is not served.  Defined in fs/control_sink.cc.
+// The daemon's sink (fs::ControlService), or nullptr: then ipsec/control is
+// not served.  Defined in fs/control_sink.cc.
 std::unique_ptr<ControlSink> make_control_sink(const ControlContext& context);
 
 } // namespace fs

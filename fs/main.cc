@@ -1,6 +1,6 @@
 // klipsfs: the daemon.  Mirrors the kernel's XFRM, serves the KLIPS tree.
 //
-//   klipsfs [-f] [--said-form=man|kernel] [--netns NAME] [MOUNTPOINT]
+//   klipsfs [-f] [--said-form=man|kernel] [--netns NAME] [--state-file PATH] [MOUNTPOINT]
 //
 // Start-up order matters for errors: the options are checked, the mirror
 // makes its first full copy of XFRM (the step that fails without
@@ -34,6 +34,7 @@
 namespace {
 
 constexpr const char* default_mountpoint = "/run/klipsfs";
+constexpr const char* default_state_file = "/var/lib/klipsfs/groups";
 
 struct Options {
     std::string mountpoint = default_mountpoint;
@@ -42,6 +43,7 @@ struct Options {
     bool single_thread = false;
     compat::SaidForm said_form = compat::SaidForm::man_page;
     std::string netns;
+    std::string state_file = default_state_file;
     fs::log::Level log_level = fs::log::Level::notice;
     std::vector<std::string> fuse_options;
 };
@@ -60,11 +62,13 @@ void print_usage(std::FILE* out) {
                  "                         (as the Openswan kernel printed)\n"
                  "      --netns=NAME       follow network namespace NAME (/run/netns/NAME;\n"
                  "                         a NAME with a '/' is a path, e.g. /proc/PID/ns/net)\n"
+                 "      --state-file=PATH  keep groups not bound to an eroute in PATH\n"
+                 "                         (default %s)\n"
                  "      --log-level=LEVEL  error, warning, notice (default), info, debug\n"
                  "  -o OPTION[,...]        more FUSE mount options\n"
                  "  -h, --help             show this help and exit\n"
                  "  -V, --version          show the version and exit\n",
-                 default_mountpoint);
+                 default_mountpoint, default_state_file);
 }
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -82,7 +86,7 @@ compat::SaidForm parse_said_form(const std::string& text) {
 }
 
 Options parse_options(int argc, char** argv) {
-    enum { said_form_opt = 256, netns_opt, log_level_opt };
+    enum { said_form_opt = 256, netns_opt, log_level_opt, state_file_opt };
     static const option long_options[] = {
         {"foreground", no_argument, nullptr, 'f'},
         {"debug", no_argument, nullptr, 'd'},
@@ -90,6 +94,7 @@ Options parse_options(int argc, char** argv) {
         {"said-form", required_argument, nullptr, said_form_opt},
         {"netns", required_argument, nullptr, netns_opt},
         {"log-level", required_argument, nullptr, log_level_opt},
+        {"state-file", required_argument, nullptr, state_file_opt},
         {"help", no_argument, nullptr, 'h'},
         {"version", no_argument, nullptr, 'V'},
         {nullptr, 0, nullptr, 0},
@@ -104,6 +109,7 @@ Options parse_options(int argc, char** argv) {
         case 'o': options.fuse_options.push_back(optarg); break;
         case said_form_opt: options.said_form = parse_said_form(optarg); break;
         case netns_opt: options.netns = optarg; break;
+        case state_file_opt: options.state_file = optarg; break;
         case log_level_opt:
             if (!fs::log::parse_level(optarg, options.log_level))
                 usage_error(std::string("--log-level: unknown level '") + optarg + "'");
@@ -238,6 +244,7 @@ int run(const Options& options) {
     fs::ControlContext context;
     context.mirror = &mirror;
     context.netns_fd = netns_fd;
+    context.state_file = options.state_file;
     context.set_recorded_groups = [&listing](std::vector<compat::SaGroup> groups) {
         listing.set_recorded_groups(std::move(groups));
     };
