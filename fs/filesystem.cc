@@ -35,20 +35,6 @@ enum : fuse_ino_t {
 constexpr double entry_timeout = 60.0;
 constexpr double attr_timeout = 1.0;
 
-// An open ipsec/spigrp/all: the text it reads from, kept until the next
-// read at offset 0.
-struct OpenListing {
-    std::mutex mutex;
-    std::shared_ptr<const std::string> text;
-};
-
-struct OpenControl {
-    explicit OpenControl(ControlStream::Runner runner) : stream(std::move(runner)) {}
-
-    std::mutex mutex;
-    Caller who; // the caller of the request being served
-    ControlStream stream;
-};
 
 Caller caller_of(fuse_req_t req) {
     const fuse_ctx* ctx = fuse_req_ctx(req);
@@ -84,6 +70,34 @@ template <typename Call> void guarded(fuse_req_t req, Call call) noexcept {
 
 } // namespace
 
+struct Filesystem::OpenFile {
+    virtual ~OpenFile() = default;
+    std::mutex mutex;
+};
+
+namespace {
+
+// An open ipsec/spigrp/all: the text it reads from, kept until the next
+// read at offset 0.
+struct OpenListing : Filesystem::OpenFile {
+    std::shared_ptr<const std::string> text;
+};
+
+struct OpenControl : Filesystem::OpenFile {
+    explicit OpenControl(ControlStream::Runner runner) : stream(std::move(runner)) {}
+
+    Caller who; // the caller of the request being served
+    ControlStream stream;
+};
+
+// The open file behind fi->fh (made by keep_open from a unique_ptr of the
+// base), as the type its inode says it is.
+template <typename File> File& open_file(const fuse_file_info* fi) {
+    return static_cast<File&>(*reinterpret_cast<Filesystem::OpenFile*>(fi->fh));
+}
+
+} // namespace
+
 struct Filesystem::Node {
     fuse_ino_t ino;
     fuse_ino_t parent;
@@ -98,6 +112,27 @@ Filesystem::Filesystem(ListingSource& listing, ControlSink* sink)
           clock_gettime(CLOCK_REALTIME, &now);
           return now;
       }()) {}
+
+Filesystem::~Filesystem() = default;
+
+uint64_t Filesystem::keep_open(std::unique_ptr<OpenFile> file) {
+    const auto fh = reinterpret_cast<uint64_t>(file.get());
+    std::lock_guard lock(open_mutex_);
+    open_files_.emplace(fh, std::move(file));
+    return fh;
+}
+
+void Filesystem::forget_open(uint64_t fh) {
+    std::unique_ptr<OpenFile> file;
+    {
+        std::lock_guard lock(open_mutex_);
+        auto it = open_files_.find(fh);
+        if (it == open_files_.end())
+            return;
+        file = std::move(it->second);
+        open_files_.erase(it);
+    }
+}
 
 const Filesystem::Node* Filesystem::node(fuse_ino_t ino) const {
     static const Node nodes[] = {
@@ -229,12 +264,13 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
             return;
         }
         fi->noflush = 1;
-        fi->fh = reinterpret_cast<uint64_t>(new OpenListing);
+        fi->fh = keep_open(std::make_unique<OpenListing>());
     } else {
-        auto* file = new OpenControl(nullptr);
+        auto file = std::make_unique<OpenControl>(nullptr);
+        OpenControl* raw = file.get();
         file->stream = ControlStream(
-            [this, file](std::string_view line) { return run_command(line, file->who); });
-        fi->fh = reinterpret_cast<uint64_t>(file);
+            [this, raw](std::string_view line) { return run_command(line, raw->who); });
+        fi->fh = keep_open(std::move(file));
     }
     if (fuse_reply_open(req, fi) != 0)
         release(nullptr, ino, fi); // the opener is gone: no release will come
@@ -246,13 +282,13 @@ void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                       fuse_file_info* fi) {
     std::shared_ptr<const std::string> text;
     if (ino == spigrp_all_ino) {
-        auto& file = *reinterpret_cast<OpenListing*>(fi->fh);
+        auto& file = open_file<OpenListing>(fi);
         std::lock_guard lock(file.mutex);
         if (off == 0 || !file.text)
             file.text = listing_.spigrp();
         text = file.text;
     } else {
-        auto& file = *reinterpret_cast<OpenControl*>(fi->fh);
+        auto& file = open_file<OpenControl>(fi);
         std::lock_guard lock(file.mutex);
         text = std::make_shared<const std::string>(file.stream.reply());
     }
@@ -265,7 +301,7 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, std::string_view data,
         fuse_reply_err(req, EBADF);
         return;
     }
-    auto& file = *reinterpret_cast<OpenControl*>(fi->fh);
+    auto& file = open_file<OpenControl>(fi);
     int error;
     {
         std::lock_guard lock(file.mutex);
@@ -285,7 +321,7 @@ void Filesystem::flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         fuse_reply_err(req, 0);
         return;
     }
-    auto& file = *reinterpret_cast<OpenControl*>(fi->fh);
+    auto& file = open_file<OpenControl>(fi);
     int error;
     {
         std::lock_guard lock(file.mutex);
@@ -296,14 +332,13 @@ void Filesystem::flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 void Filesystem::release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
-    if (ino == spigrp_all_ino) {
-        delete reinterpret_cast<OpenListing*>(fi->fh);
-    } else {
-        auto* file = reinterpret_cast<OpenControl*>(fi->fh);
-        if (file->stream.has_partial_line())
+    if (ino == control_ino) {
+        auto& file = open_file<OpenControl>(fi);
+        std::lock_guard lock(file.mutex);
+        if (file.stream.has_partial_line())
             LOG_WARNING("control: an unfinished line was dropped at close");
-        delete file;
     }
+    forget_open(fi->fh);
     if (req)
         fuse_reply_err(req, 0);
 }

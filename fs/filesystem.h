@@ -24,8 +24,11 @@
 #include <fuse_lowlevel.h>
 
 #include <ctime>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "fs/control_sink.h"
 #include "fs/listing.h"
@@ -36,6 +39,9 @@ class Filesystem {
 public:
     // Neither is owned; both must outlive the FUSE session.  sink may be null.
     Filesystem(ListingSource& listing, ControlSink* sink);
+    ~Filesystem();
+    Filesystem(const Filesystem&) = delete;
+    Filesystem& operator=(const Filesystem&) = delete;
 
     static const fuse_lowlevel_ops& operations();
 
@@ -51,17 +57,26 @@ public:
     void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
     void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
 
-private:
     struct Node;
+    struct OpenFile;
+
+private:
     const Node* node(fuse_ino_t ino) const;
     struct stat attributes(const Node& node) const;
     ControlReply run_command(std::string_view line, const Caller& who);
+    uint64_t keep_open(std::unique_ptr<OpenFile> file);
+    void forget_open(uint64_t fh);
 
     ListingSource& listing_;
     ControlSink* const sink_;
     const uid_t uid_;
     const gid_t gid_;
     const std::timespec started_;
+
+    // Open files, owned here: the loop can end (a signal) before the kernel
+    // has sent every release, and those files must still be freed.
+    std::mutex open_mutex_;
+    std::unordered_map<uint64_t, std::unique_ptr<OpenFile>> open_files_;
 };
 
 } // namespace fs
