@@ -332,13 +332,73 @@ void ControlService::commit(compat::Outcome outcome, const Caller* who) {
     }
 }
 
+namespace {
+
+// The kernel SAs a command names (tun SAs have no state).
+std::vector<compat::Said> kernel_saids(const compat::Command& command) {
+    std::vector<compat::Said> saids;
+    std::visit(
+        [&](const auto& c) {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, compat::GroupCommand>)
+                saids = c.sas;
+            else if constexpr (std::is_same_v<T, compat::UngroupCommand>)
+                saids = {c.sa};
+            else if constexpr (std::is_same_v<T, compat::BindCommand>)
+                saids = {c.first};
+        },
+        command);
+    std::erase_if(saids, [](const compat::Said& s) { return s.proto == compat::Proto::tun; });
+    return saids;
+}
+
+netlink::StateId state_id_of(const compat::Said& said) {
+    netlink::StateId id;
+    id.daddr = address_of(said.dst);
+    id.spi = said.spi;
+    id.proto = static_cast<std::uint8_t>(said.proto);
+    id.family = static_cast<std::uint8_t>(said.dst.family);
+    return id;
+}
+
+} // namespace
+
+// After ENOENT: whether an SA the command names is in the kernel but not yet
+// in the mirror (made by `ip xfrm state add` a moment before the command:
+// the mirror learns of it asynchronously).  If so, waits for the mirror.
+bool ControlService::caught_up_with(const compat::Command& command) {
+    std::vector<compat::Said> missing;
+    for (const compat::Said& said : kernel_saids(command))
+        if (!compat::find_kernel_sa(view().sas, said) && client_.state_exists(state_id_of(said)))
+            missing.push_back(said);
+    if (missing.empty())
+        return false;
+    const auto deadline = std::chrono::steady_clock::now() + pending_limit;
+    for (;;) {
+        const std::uint64_t seen = context_.mirror->generation();
+        if (std::all_of(missing.begin(), missing.end(), [&](const compat::Said& said) {
+                return compat::find_kernel_sa(view().sas, said) != nullptr;
+            }))
+            return true;
+        if (!context_.mirror->wait_for_change(seen, deadline))
+            return false;
+    }
+}
+
 ControlReply ControlService::execute(std::string_view line, const Caller& who) {
     std::lock_guard lock(mutex_);
     try {
         const std::optional<compat::Command> command = compat::parse_command(line);
         if (!command)
             return {0, "ok"};
-        compat::Outcome outcome = compat::apply(*command, view(), book_);
+        compat::Outcome outcome;
+        try {
+            outcome = compat::apply(*command, view(), book_);
+        } catch (const compat::Error& e) {
+            if (e.code() != ENOENT || !caught_up_with(*command))
+                throw;
+            outcome = compat::apply(*command, view(), book_);
+        }
         carry_out(outcome);
         ControlReply reply{0, outcome.reply};
         commit(std::move(outcome), &who);

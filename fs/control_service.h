@@ -70,6 +70,7 @@ private:
     void overlay(const Pending& change);
     void carry_out(const compat::Outcome& outcome);
     void commit(compat::Outcome outcome, const Caller* who);
+    bool caught_up_with(const compat::Command& command);
     void follow_mirror();
 
     ControlContext context_;
