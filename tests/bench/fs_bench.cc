@@ -167,7 +167,9 @@ int main(int argc, char** argv) {
 
     const auto start = Clock::now();
     pid_t daemon;
-    const char* daemon_argv[] = {klipsfs.c_str(), "-f", mnt.c_str(), nullptr};
+    const std::string state_file = work + "/groups"; // not the host's default path
+    const char* daemon_argv[] = {klipsfs.c_str(), "-f",   "--state-file", state_file.c_str(),
+                                 mnt.c_str(),     nullptr};
     if (posix_spawn(&daemon, klipsfs.c_str(), nullptr, nullptr,
                     const_cast<char**>(daemon_argv), environ) != 0)
         return fail("cannot start " + klipsfs);

@@ -54,7 +54,8 @@ protected:
     }
 
     void start_foreground(std::vector<std::string> extra = {}) {
-        std::vector<std::string> argv = {KLIPSFS_BINARY, "-f", "--netns", netns_};
+        std::vector<std::string> argv = {KLIPSFS_BINARY, "-f", "--netns", netns_,
+                                         "--state-file", state_file()};
         argv.insert(argv.end(), extra.begin(), extra.end());
         argv.push_back(mnt_);
         daemon_.start(argv, dir_ + "/stderr");
@@ -63,9 +64,12 @@ protected:
 
     // Runs klipsfs to completion; its stderr is in err().
     int run_klipsfs(const std::string& args) {
-        return run_command(std::string(KLIPSFS_BINARY) + " " + args + " >" + dir_ +
+        return run_command(std::string(KLIPSFS_BINARY) + " --state-file " + state_file() + " " +
+                           args + " >" + dir_ +
                            "/out 2>" + dir_ + "/err");
     }
+    // Each test keeps the control node's groups in a file of its own.
+    std::string state_file() const { return dir_ + "/groups"; }
     std::string err() const { return read_file(dir_ + "/err"); }
     std::string out() const { return read_file(dir_ + "/out"); }
 
@@ -149,7 +153,8 @@ TEST_F(DaemonTest, AfterSigkillFusermountClearsTheMountAndARestartServes) {
     expect_nothing_left();
 
     fs_test::Daemon again;
-    again.start({KLIPSFS_BINARY, "-f", "--netns", netns_, mnt_}, dir_ + "/stderr2");
+    again.start({KLIPSFS_BINARY, "-f", "--netns", netns_, "--state-file", state_file(), mnt_},
+                dir_ + "/stderr2");
     ASSERT_TRUE(again.wait_mounted(mnt_)) << read_file(dir_ + "/stderr2");
     EXPECT_EQ(read_file(mnt_ + "/ipsec_spigrp"), "");
     again.signal(SIGTERM);

@@ -47,7 +47,8 @@ start_klipsfs() {
     local mnt=$1
     shift
     mkdir -p "$mnt"
-    "$klipsfs" -f "$@" "$mnt" 2>"$mnt.log" &
+    # The state file defaults to a path on the shared host file system.
+    "$klipsfs" -f --state-file "$mnt.groups" "$@" "$mnt" 2>"$mnt.log" &
     daemon_of[$mnt]=$!
     wait_for 20 is_mounted "$mnt" || { cat "$mnt.log" >&2; fail "klipsfs did not mount $mnt"; }
 }
