@@ -157,6 +157,14 @@ std::vector<const KernelPolicy*> eroutes_of(const SaGroup& group, const KernelVi
     for (const KernelPolicy& policy : kernel.policies) {
         if (!is_klipsfs_policy(policy))
             continue;
+        // A klipsfs template names its SA's SPI: compare those first, and
+        // resolve the chain (a search of every state) only when they match.
+        const auto same_spi = [](const KernelTemplate& t, const Said& s) {
+            return t.proto == s.proto && t.spi == s.spi;
+        };
+        if (!std::equal(policy.templates.begin(), policy.templates.end(), members.begin(),
+                        members.end(), same_spi))
+            continue;
         const auto chain = chain_of(policy, kernel.sas);
         if (chain && std::equal(chain->begin(), chain->end(), members.begin(), members.end()))
             eroutes.push_back(&policy);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <sstream>
+#include <unordered_map>
 
 namespace compat {
 
@@ -85,10 +86,47 @@ StateFile parse_state(std::string_view text) {
     return state;
 }
 
+namespace {
+
+// The chains of every klipsfs policy, sorted.  Each template of a klipsfs
+// policy names an SPI, so only the states with its protocol and SPI can be
+// picked: looking those up by hash keeps this linear in states and
+// policies (one eroutes_of() per group was groups x policies x states).
+std::vector<std::vector<Said>> bound_chains(const KernelView& kernel) {
+    const auto key = [](Proto proto, std::uint32_t spi) {
+        return std::uint64_t{static_cast<std::uint8_t>(proto)} << 32 | spi;
+    };
+    std::unordered_multimap<std::uint64_t, const KernelSa*> by_spi;
+    for (const KernelSa& sa : kernel.sas)
+        by_spi.emplace(key(sa.said.proto, sa.said.spi), &sa);
+
+    std::vector<std::vector<Said>> chains;
+    std::vector<KernelSa> candidates;
+    for (const KernelPolicy& policy : kernel.policies) {
+        if (!is_klipsfs_policy(policy))
+            continue;
+        candidates.clear();
+        for (const KernelTemplate& tmpl : policy.templates) {
+            const auto [first, last] = by_spi.equal_range(key(tmpl.proto, tmpl.spi));
+            for (auto it = first; it != last; ++it)
+                candidates.push_back(*it->second);
+        }
+        if (auto chain = chain_of(policy, candidates))
+            chains.push_back(std::move(*chain));
+    }
+    std::sort(chains.begin(), chains.end());
+    return chains;
+}
+
+} // namespace
+
 StateFile state_of(const GroupBook& book, const KernelView& kernel) {
     StateFile state;
+    const std::vector<std::vector<Said>> bound = bound_chains(kernel);
     for (const SaGroup& group : book.groups()) {
-        if (eroutes_of(group, kernel).empty())
+        const std::span<const Said> members = kernel_members(group.sas);
+        if (!std::binary_search(bound.begin(), bound.end(),
+                                std::vector<Said>(members.begin(), members.end())))
             state.unbound.push_back(group);
         else if (group.sas.front().proto == Proto::tun)
             state.tuns.push_back(TunRecord{group.sas[0], group.sas[1]});
