@@ -121,7 +121,8 @@ double cpu_seconds(pid_t pid) {
         }
     }
     // utime and stime are fields 14 and 15 of stat; fields[] starts at 3.
-    return (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(sysconf(_SC_CLK_TCK));
+    const double ticks = std::stod(fields[11]) + std::stod(fields[12]);
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 int fail(const std::string& message) {

@@ -243,7 +243,8 @@ TEST(GroupsFrom, TransportChainFindsItsDestinationInsideTheSelector) {
                                     sa(Proto::esp, 0x55, "10.9.0.5", me, Mode::transport),
                                     sa(Proto::esp, 0x66, "10.8.0.5", me, Mode::transport)};
     auto policies = {policy(Direction::out, me, 32, "10.9.0.0", 16,
-                            {tmpl(Proto::comp, Mode::transport), tmpl(Proto::esp, Mode::transport)})};
+                            {tmpl(Proto::comp, Mode::transport),
+                             tmpl(Proto::esp, Mode::transport)})};
     EXPECT_EQ(listing(states, policies),
               (std::vector<std::string>{"esp.66@10.8.0.5 ", "comp.4@10.9.0.5 esp.55@10.9.0.5 "}));
 }
@@ -314,8 +315,9 @@ TEST(GroupsFrom, OrderIsByDestinationThenFirstSaWhateverTheInputOrder) {
         sa(Proto::comp, 0x10, "10.0.0.1", me, Mode::transport),
         sa(Proto::esp, 0x5, "2001:db8::1", "2001:db8::2", Mode::transport),
         sa(Proto::esp, 0x30, "9.0.0.1", me, Mode::transport)};
-    std::vector<KernelPolicy> policies = {policy(Direction::out, "10.1.0.0", 16, "10.2.0.0", 16,
-                                                 {tmpl(Proto::esp, Mode::tunnel, 1, "10.0.0.2", me)})};
+    std::vector<KernelPolicy> policies = {
+        policy(Direction::out, "10.1.0.0", 16, "10.2.0.0", 16,
+               {tmpl(Proto::esp, Mode::tunnel, 1, "10.0.0.2", me)})};
     const std::vector<std::string> expected = {
         "esp.30@9.0.0.1 ", "comp.10@10.0.0.1 ", "tun.20@10.0.0.2 esp.20@10.0.0.2 ",
         "esp.10@10.0.0.2 ", "ah.10@10.0.0.2 ", "esp:5@2001:db8::1 "};
