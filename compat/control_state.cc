@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <sstream>
-#include <unordered_map>
 
 namespace compat {
 
@@ -90,15 +89,30 @@ namespace {
 
 // The chains of every klipsfs policy, sorted.  Each template of a klipsfs
 // policy names an SPI, so only the states with its protocol and SPI can be
-// picked: looking those up by hash keeps this linear in states and
-// policies (one eroutes_of() per group was groups x policies x states).
+// picked: finding those through one sorted index keeps this near linear in
+// states and policies (one eroutes_of() per group was groups x policies x
+// states).
 std::vector<std::vector<Said>> bound_chains(const KernelView& kernel) {
+    using Key = std::uint64_t; // protocol << 32 | SPI
     const auto key = [](Proto proto, std::uint32_t spi) {
-        return std::uint64_t{static_cast<std::uint8_t>(proto)} << 32 | spi;
+        return Key{static_cast<std::uint8_t>(proto)} << 32 | spi;
     };
-    std::unordered_multimap<std::uint64_t, const KernelSa*> by_spi;
-    for (const KernelSa& sa : kernel.sas)
-        by_spi.emplace(key(sa.said.proto, sa.said.spi), &sa);
+    std::vector<Key> wanted;
+    for (const KernelPolicy& policy : kernel.policies)
+        if (is_klipsfs_policy(policy))
+            for (const KernelTemplate& tmpl : policy.templates)
+                wanted.push_back(key(tmpl.proto, tmpl.spi));
+    if (wanted.empty())
+        return {};
+    std::sort(wanted.begin(), wanted.end());
+
+    std::vector<std::pair<Key, const KernelSa*>> index;
+    for (const KernelSa& sa : kernel.sas) {
+        const Key k = key(sa.said.proto, sa.said.spi);
+        if (std::binary_search(wanted.begin(), wanted.end(), k))
+            index.emplace_back(k, &sa);
+    }
+    std::sort(index.begin(), index.end());
 
     std::vector<std::vector<Said>> chains;
     std::vector<KernelSa> candidates;
@@ -107,8 +121,10 @@ std::vector<std::vector<Said>> bound_chains(const KernelView& kernel) {
             continue;
         candidates.clear();
         for (const KernelTemplate& tmpl : policy.templates) {
-            const auto [first, last] = by_spi.equal_range(key(tmpl.proto, tmpl.spi));
-            for (auto it = first; it != last; ++it)
+            const Key k = key(tmpl.proto, tmpl.spi);
+            auto it = std::lower_bound(index.begin(), index.end(),
+                                       std::pair<Key, const KernelSa*>{k, nullptr});
+            for (; it != index.end() && it->first == k; ++it)
                 candidates.push_back(*it->second);
         }
         if (auto chain = chain_of(policy, candidates))
@@ -125,8 +141,10 @@ StateFile state_of(const GroupBook& book, const KernelView& kernel) {
     const std::vector<std::vector<Said>> bound = bound_chains(kernel);
     for (const SaGroup& group : book.groups()) {
         const std::span<const Said> members = kernel_members(group.sas);
-        if (!std::binary_search(bound.begin(), bound.end(),
-                                std::vector<Said>(members.begin(), members.end())))
+        const auto before = [](std::span<const Said> a, std::span<const Said> b) {
+            return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+        };
+        if (!std::binary_search(bound.begin(), bound.end(), members, before))
             state.unbound.push_back(group);
         else if (group.sas.front().proto == Proto::tun)
             state.tuns.push_back(TunRecord{group.sas[0], group.sas[1]});
