@@ -40,9 +40,19 @@ namespace fs {
 netlink::XfrmPolicy to_xfrm_policy(const compat::KernelPolicy& policy);
 
 // Replaces `path` with `text`: a temporary file in the same directory,
-// fsync, rename, fsync of the directory.  Creates missing directories
-// (0700).  Throws std::system_error naming the path.
+// fsync, rename.  Creates missing directories (0700).  Throws
+// std::system_error naming the path.
 void write_file_atomically(const std::string& path, const std::string& text);
+
+class Stopwatch {
+public:
+    void lap(const char* stage);
+    const std::string& text() const { return laps_; }
+
+private:
+    std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+    std::string laps_;
+};
 
 class ControlService : public ControlSink {
 public:
@@ -68,7 +78,7 @@ private:
     const compat::KernelView& view();
     void rebuild_view();
     void overlay(const Pending& change);
-    void carry_out(const compat::Outcome& outcome);
+    void carry_out(const compat::Outcome& outcome, Stopwatch& time);
     void commit(compat::Outcome outcome, const Caller* who);
     bool caught_up_with(const compat::Command& command);
     void follow_mirror();
@@ -83,6 +93,7 @@ private:
     std::uint64_t base_generation_ = 0;
     bool have_base_ = false;
     std::vector<Pending> pending_;
+    std::uint64_t states_checked_ = 0; // fingerprint of the states last found complete
     compat::KernelView view_;
 
     int listener_ = -1;

@@ -35,7 +35,7 @@ readonly a=cg-a b=cg-b ip_a=10.0.0.1 ip_b=10.0.0.2
 readonly enc='enc cbc(aes) 0x00112233445566778899aabbccddeeff'
 readonly auth='auth hmac(sha1) 0x0123456789abcdef0123456789abcdef01234567'
 readonly cpi=0x3d0 esp_spi=0x187a101b ah_spi=0x187a101a
-trap 'cleanup; ip netns delete $a 2>/dev/null; ip netns delete $b 2>/dev/null; true' EXIT
+trap 'cleanup; ip netns delete $a 2>/dev/null || true; ip netns delete $b 2>/dev/null || true' EXIT
 
 mnt=$work/mnt
 state=$work/state/groups
@@ -180,7 +180,9 @@ disown "$pid" # no "Killed" report from bash
 kill -KILL "$pid"
 wait_for 10 bash -c "! kill -0 $pid 2>/dev/null" || fail "klipsfs survived SIGKILL"
 unset "daemon_of[$mnt]"
-fusermount3 -u -z "$mnt"
+# The mount may already be going (auto_unmount): unmount if still there.
+fusermount3 -u -z "$mnt" 2>/dev/null || true
+wait_for 10 bash -c "! findmnt -n --mountpoint '$mnt' >/dev/null" || fail "stale mount stays"
 start
 expect_listing "$mnt" "$listing"$'\n' "the listing changed across SIGKILL and restart"
 grep -q "control: 2 groups restored" "$log" || fail "no restore line in the log"
