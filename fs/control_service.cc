@@ -224,7 +224,9 @@ void ControlService::restore() {
     LOG_NOTICE("control: %zu groups restored", book_.groups().size());
 
     const std::string text = compat::serialise_state(compat::state_of(book_, view()));
-    if (!path.empty() && text != state_text_) {
+    // A daemon that never had groups leaves no file behind.
+    const bool nothing_to_keep = state_text_.empty() && book_.groups().empty();
+    if (!path.empty() && text != state_text_ && !nothing_to_keep) {
         try {
             write_file_atomically(path, text);
             state_text_ = text;
