@@ -339,10 +339,18 @@ void ControlService::carry_out(const compat::Outcome& outcome, Stopwatch& time) 
 }
 
 void ControlService::commit(compat::Outcome outcome, const Caller* who) {
+    // bind and unbind leave the groups as they were: the listing's copy
+    // then stays (copying every group per command showed at 2,000 groups).
+    const auto old_groups = book_.groups();
+    const auto new_groups = outcome.book.groups();
+    const bool same_groups = std::equal(
+        old_groups.begin(), old_groups.end(), new_groups.begin(), new_groups.end(),
+        [](const compat::SaGroup& a, const compat::SaGroup& b) { return a.sas == b.sas; });
     book_ = std::move(outcome.book);
     if (outcome.state_file)
         state_text_ = std::move(*outcome.state_file);
-    context_.set_recorded_groups({book_.groups().begin(), book_.groups().end()});
+    if (!same_groups)
+        context_.set_recorded_groups({book_.groups().begin(), book_.groups().end()});
     for (const std::string& line : outcome.log) {
         if (who)
             LOG_INFO("control: %s: %s", caller_text(who).c_str(), line.c_str());

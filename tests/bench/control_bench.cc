@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
 #include <fstream>
 #include <optional>
@@ -90,8 +91,9 @@ bool is_mounted(const std::string& mnt) {
     return false;
 }
 
-double cpu_seconds(pid_t pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+// CPU time of a process, or of one thread with "/task/TID" as `thread`.
+double cpu_seconds(pid_t pid, const std::string& thread = "") {
+    std::ifstream stat("/proc/" + std::to_string(pid) + thread + "/stat");
     std::string text((std::istreambuf_iterator<char>(stat)), {});
     std::istringstream fields(text.substr(text.rfind(')') + 2));
     std::string field;
@@ -101,6 +103,28 @@ double cpu_seconds(pid_t pid) {
         if (n >= 14)
             ticks += std::stod(field);
     return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// "name cpu, name cpu, ...": the daemon's threads, for where its time went.
+std::string thread_times(pid_t pid) {
+    std::string text;
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    DIR* dir = opendir(tasks.c_str());
+    if (dir == nullptr)
+        return "?";
+    while (const dirent* entry = readdir(dir)) {
+        if (entry->d_name[0] == '.')
+            continue;
+        std::ifstream comm(tasks + "/" + entry->d_name + "/comm");
+        std::string name;
+        std::getline(comm, name);
+        char cpu[32];
+        std::snprintf(cpu, sizeof cpu, " %.2f s",
+                      cpu_seconds(pid, std::string("/task/") + entry->d_name));
+        text += (text.empty() ? "" : ", ") + name + cpu;
+    }
+    closedir(dir);
+    return text;
 }
 
 // One line on the open control node; the reply text when write() failed.
@@ -194,6 +218,7 @@ int main(int argc, char** argv) {
             ++missing;
     }
     const double cpu_used = cpu_seconds(daemon) - cpu_before;
+    const std::string threads = thread_times(daemon);
     close(fd);
 
     std::ifstream listing(mnt + "/ipsec_spigrp");
@@ -216,6 +241,7 @@ int main(int argc, char** argv) {
     std::printf("  groups made and bound per second %8.0f (target >= 2000: %s)\n", rate,
                 rate >= 2000 ? "met" : "MISSED");
     std::printf("  klipsfs CPU during the writes    %8.2f s\n", cpu_used);
+    std::printf("  klipsfs CPU by thread (whole run): %s\n", threads.c_str());
     std::printf("  policies not in the kernel when bind returned: %d\n", missing);
     std::printf("  groups listed at the end: %d of %d\n", listed, groups);
     rmdir(mnt.c_str());
