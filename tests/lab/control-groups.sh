@@ -201,6 +201,13 @@ run_spigrp 1 "$spigrp: klipsfs control write failed, returning -1 with errno=17.
 SA already in use.  Delete old one first.
 $spigrp: esp.300@$ip_b and ah.301@$ip_b are already in one group" \
     inet $ip_b 0x300 esp inet $ip_b 0x301 ah
+# root without CAP_NET_ADMIN: the write fails with EPERM.
+err=$(setpriv --inh-caps=-net_admin --bounding-set=-net_admin \
+    "$spigrp" inet $ip_b 0x300 esp inet $ip_b 0x301 ah 2>&1) &&
+    fail "spigrp without CAP_NET_ADMIN passed"
+[[ $err == "$spigrp: klipsfs control write failed, returning -1 with errno=1.
+access denied.  Check permissions.  Should be 600.
+$spigrp: writing ipsec/control needs CAP_NET_ADMIN" ]] || fail "EPERM message: $err"
 busy=$("$spigrp" inet 10.0.0.3 0x400 esp inet 10.0.0.3 0x401 ah 2>&1) && fail "EBUSY group passed"
 [[ $busy == *"errno=16."* && $busy == *"esp.400@10.0.0.3 is used by policy out"* &&
     $busy == *"which klipsfs did not make"* ]] || fail "EBUSY message: $busy"
@@ -212,7 +219,7 @@ expect_control "bind $ip_a/32 10.0.0.9/32 tun.501@$ip_b" \
 IP-in-IP, which klipsfs does not have yet; use a tunnel-mode state instead"
 [[ -z $(ip -n $a xfrm policy list dst 10.0.0.9/32) ]] || fail "the refused bind left a policy"
 expect_control "ungroup tun.501@$ip_b" "0 ok"
-echo "$prog: ENOENT, EEXIST, EBUSY and EOPNOTSUPP as expected"
+echo "$prog: ENOENT, EEXIST, EPERM, EBUSY and EOPNOTSUPP as expected"
 
 # ---- 5. unbinding ------------------------------------------------------------------
 expect_control "unbind $ip_a/32 $ip_b/32" "0 ok"
