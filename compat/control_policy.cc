@@ -2,6 +2,7 @@
 #include "compat/control_policy.h"
 
 #include "compat/error.h"
+#include "compat/kernel_match.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -11,19 +12,6 @@
 namespace compat {
 
 namespace {
-
-int address_bits(const Address& address) {
-    return address.family == AF_INET6 ? 128 : 32;
-}
-
-bool is_zero(const Address& address) {
-    return std::all_of(address.bytes.begin(), address.bytes.end(),
-                       [](std::uint8_t byte) { return byte == 0; });
-}
-
-bool mark_selects(const Mark& policy, const Mark& state) {
-    return (policy.value & policy.mask & state.mask) == state.value;
-}
 
 const char* direction_name(Direction dir) {
     switch (dir) {
@@ -53,13 +41,9 @@ Subnet host(const Address& address) {
 
 bool template_picks(const KernelTemplate& tmpl, const KernelPolicy& policy, const KernelSa& sa,
                     const Subnet& place) {
-    if (sa.larval || sa.kernel_owned || sa.said.proto != tmpl.proto || sa.mode != tmpl.mode)
+    if (sa.larval || sa.kernel_owned || sa.said.proto != tmpl.proto)
         return false;
-    if (sa.if_id != policy.if_id || !mark_selects(policy.mark, sa.mark))
-        return false;
-    if ((tmpl.reqid != 0 && sa.reqid != tmpl.reqid) || (tmpl.spi != 0 && sa.said.spi != tmpl.spi))
-        return false;
-    if (tmpl.mode != Mode::transport && !is_zero(tmpl.src) && sa.src != tmpl.src)
+    if (!template_matches(tmpl, policy, sa))
         return false;
     const Subnet where = tmpl.mode != Mode::transport ? host(tmpl.dst) : place;
     return subnet_contains(where, sa.said.dst);

@@ -6,6 +6,8 @@
 // groups to a few sort passes.
 #include "compat/translate.h"
 
+#include "compat/kernel_match.h"
+
 #include <algorithm>
 #include <cstring>
 #include <endian.h>
@@ -22,15 +24,6 @@ bool is_listable(const KernelSa& sa) {
         return false;
     const Proto proto = sa.said.proto;
     return proto == Proto::esp || proto == Proto::ah || proto == Proto::comp;
-}
-
-int address_bits(const Address& address) {
-    return address.family == AF_INET6 ? 128 : 32;
-}
-
-bool is_zero(const Address& address) {
-    return std::all_of(address.bytes.begin(), address.bytes.end(),
-                       [](std::uint8_t byte) { return byte == 0; });
 }
 
 Address masked(Address address, int prefix_len) {
@@ -113,23 +106,6 @@ private:
 
     std::vector<const KernelSa*> sorted_;
 };
-
-bool mark_selects(const Mark& policy, const Mark& state) {
-    return (policy.value & policy.mask & state.mask) == state.value;
-}
-
-bool template_matches(const KernelTemplate& tmpl, const KernelPolicy& policy,
-                      const KernelSa& sa) {
-    if (sa.mode != tmpl.mode || sa.if_id != policy.if_id || !mark_selects(policy.mark, sa.mark))
-        return false;
-    if (tmpl.reqid != 0 && sa.reqid != tmpl.reqid)
-        return false;
-    if (tmpl.spi != 0 && sa.said.spi != tmpl.spi)
-        return false;
-    if (tmpl.mode != Mode::transport && !is_zero(tmpl.src) && sa.src != tmpl.src)
-        return false;
-    return true;
-}
 
 // A chain found for a policy: its SAIDs (a leading tun included) and the
 // index positions of its kernel SAs.
