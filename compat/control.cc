@@ -164,7 +164,19 @@ std::vector<KernelPolicy> policies_after(const KernelView& kernel, const Outcome
     return after;
 }
 
-// Sets out.state_file when the file's content changes.
+// Sets out.state_file to the file's text once `out`'s changes are made.
+void note_new_state(const KernelView& kernel, Outcome& out) {
+    if (out.install.empty() && out.remove.empty()) {
+        out.state_file = serialise_state(state_of(out.book, kernel));
+        return;
+    }
+    const std::vector<KernelPolicy> after = policies_after(kernel, out);
+    const KernelView next{kernel.sas, after, kernel.caps};
+    out.state_file = serialise_state(state_of(out.book, next));
+}
+
+// Sets out.state_file when the file's content changes, comparing the whole
+// state before and after (for reconcile(), whose changes are not local).
 void note_state(const KernelView& kernel, const GroupBook& before, Outcome& out) {
     const std::vector<KernelPolicy> after = policies_after(kernel, out);
     const KernelView next{kernel.sas, after, kernel.caps};
@@ -174,19 +186,33 @@ void note_state(const KernelView& kernel, const GroupBook& before, Outcome& out)
         out.state_file = serialise_state(new_state);
 }
 
-void do_group(const GroupCommand& c, const KernelView& kernel, Outcome& out) {
+// Whether `group` puts a record in the state file: it does when no eroute is
+// bound to it, or when it is bound and leads with a tun SA.
+bool has_record(const SaGroup& group, const KernelView& kernel) {
+    return group.sas.front().proto == Proto::tun || eroutes_of(group, kernel).empty();
+}
+
+bool do_group(const GroupCommand& c, const KernelView& kernel, Outcome& out) {
+    // Linking refuses bound groups, so every group it merges had a record.
+    const bool merged_a_group = std::any_of(c.sas.begin(), c.sas.end(), [&](const Said& said) {
+        return out.book.find(said) != nullptr;
+    });
     out.book.link(c.sas, kernel);
     out.log.push_back("grouped " + format_saids(c.sas));
+    return merged_a_group || has_record(*out.book.find(c.sas.front()), kernel);
 }
 
-void do_ungroup(const UngroupCommand& c, const KernelView& kernel, Outcome& out) {
-    if (const auto group = out.book.dissolve(c.sa, kernel))
+bool do_ungroup(const UngroupCommand& c, const KernelView& kernel, Outcome& out) {
+    // Dissolving refuses bound groups: the group gone had a record.
+    if (const auto group = out.book.dissolve(c.sa, kernel)) {
         out.log.push_back("ungrouped " + format_saids(group->sas));
-    else
-        out.log.push_back("ungroup " + format_said(c.sa) + ": in no group, nothing to do");
+        return true;
+    }
+    out.log.push_back("ungroup " + format_said(c.sa) + ": in no group, nothing to do");
+    return false;
 }
 
-void do_bind(const BindCommand& c, const KernelView& kernel, Outcome& out) {
+bool do_bind(const BindCommand& c, const KernelView& kernel, Outcome& out) {
     if (const KernelPolicy* existing = policy_at(kernel, c.src, c.dst)) {
         if (is_klipsfs_policy(*existing))
             throw Error("the eroute " + eroute_text(c.src, c.dst) +
@@ -200,9 +226,13 @@ void do_bind(const BindCommand& c, const KernelView& kernel, Outcome& out) {
     const std::vector<Said> chain = chain_from(c.first, kernel, out.book);
     out.install.push_back(compile_eroute(c.src, c.dst, chain, kernel));
     out.log.push_back("bound " + eroute_text(c.src, c.dst) + " to " + format_saids(chain));
+    // Only a group's record changes, and only if it was not bound already;
+    // an SA alone has none.
+    const SaGroup* group = out.book.find(c.first);
+    return group != nullptr && eroutes_of(*group, kernel).empty();
 }
 
-void do_unbind(const UnbindCommand& c, const KernelView& kernel, Outcome& out) {
+bool do_unbind(const UnbindCommand& c, const KernelView& kernel, Outcome& out) {
     const KernelPolicy* existing = policy_at(kernel, c.src, c.dst);
     if (existing == nullptr)
         throw Error("no eroute " + eroute_text(c.src, c.dst), ENOENT);
@@ -212,27 +242,43 @@ void do_unbind(const UnbindCommand& c, const KernelView& kernel, Outcome& out) {
                     EBUSY);
     out.remove.push_back(*existing);
     out.log.push_back("unbound " + eroute_text(c.src, c.dst));
+    // The group this eroute went through gets its record back if this was
+    // its last eroute.
+    const auto chain = chain_of(*existing, kernel.sas);
+    if (!chain)
+        return false;
+    const SaGroup* group = out.book.find(chain->front());
+    if (group == nullptr)
+        return false;
+    const std::span<const Said> members = kernel_members(group->sas);
+    return std::equal(members.begin(), members.end(), chain->begin(), chain->end()) &&
+           eroutes_of(*group, kernel).size() == 1;
 }
 
 } // namespace
 
+// A command touches one group, and the state file holds one record per
+// group at most: whether the text changes is decided from that group alone
+// (the do_* functions), so that the file's text, which names every group,
+// is made only when it has to be written.
 Outcome apply(const Command& command, const KernelView& kernel, const GroupBook& book) {
     Outcome out;
     out.book = book;
-    std::visit(
+    const bool state_changes = std::visit(
         [&](const auto& c) {
             using T = std::decay_t<decltype(c)>;
             if constexpr (std::is_same_v<T, GroupCommand>)
-                do_group(c, kernel, out);
+                return do_group(c, kernel, out);
             else if constexpr (std::is_same_v<T, UngroupCommand>)
-                do_ungroup(c, kernel, out);
+                return do_ungroup(c, kernel, out);
             else if constexpr (std::is_same_v<T, BindCommand>)
-                do_bind(c, kernel, out);
+                return do_bind(c, kernel, out);
             else
-                do_unbind(c, kernel, out);
+                return do_unbind(c, kernel, out);
         },
         command);
-    note_state(kernel, book, out);
+    if (state_changes)
+        note_new_state(kernel, out);
     return out;
 }
 
