@@ -149,10 +149,10 @@ void write_file_atomically(const std::string& path, const std::string& text) {
     }
     if (fd < 0)
         throw_errno("open " + temp);
+    // No fsync of the file (see below): the rename alone makes the new text
+    // replace the old whole for the next daemon.
     try {
         write_all(fd, text, temp);
-        if (fsync(fd) != 0)
-            throw_errno("fsync " + temp);
     } catch (...) {
         close(fd);
         unlink(temp.c_str());
@@ -165,10 +165,11 @@ void write_file_atomically(const std::string& path, const std::string& text) {
         errno = saved;
         throw_errno("rename " + temp + " to " + path);
     }
-    // No fsync of the directory: the file only has to outlive the daemon
-    // (a rename is atomic for that), not the machine; after a reboot the
-    // kernel's SAs are gone and the start-up check dissolves every group
-    // anyway.  In the lab each system call costs about 20 us.
+    // No fsync of the file or the directory: the file only has to outlive
+    // the daemon (a rename is atomic for that), not the machine; after a
+    // crash or reboot the kernel's SAs are gone and the start-up check
+    // dissolves every group anyway.  In the lab each system call costs
+    // about 20 us, and an fsync much more.
 }
 
 ControlService::ControlService(const ControlContext& context)
@@ -307,7 +308,9 @@ void ControlService::carry_out(const compat::Outcome& outcome, Stopwatch& time) 
             done.push_back({std::move(added), true});
         }
         time.lap("kernel");
-        if (outcome.state_file && !context_.state_file.empty())
+        // A group made and dissolved again leaves the text as it was.
+        if (outcome.state_file && !context_.state_file.empty() &&
+            *outcome.state_file != state_text_)
             write_file_atomically(context_.state_file, *outcome.state_file);
         time.lap("state file");
     } catch (...) {

@@ -15,8 +15,8 @@
 // change the mirror reports, so that a group whose member SA was deleted by
 // other software is dissolved.
 //
-// The writer's CAP_NET_ADMIN is checked by the FUSE side
-// (fs::Filesystem::run_command), not here.
+// The writer's CAP_NET_ADMIN is checked by the FUSE side (fs/filesystem.cc,
+// once per open file), not here.
 #pragma once
 
 #include "compat/control.h"
@@ -40,7 +40,8 @@ namespace fs {
 netlink::XfrmPolicy to_xfrm_policy(const compat::KernelPolicy& policy);
 
 // Replaces `path` with `text`: a temporary file in the same directory,
-// fsync, rename.  Creates missing directories (0700).  Throws
+// then rename (no fsync: the file has to outlive the daemon, not the
+// machine).  Creates missing directories (0700).  Throws
 // std::system_error naming the path.
 void write_file_atomically(const std::string& path, const std::string& text);
 
