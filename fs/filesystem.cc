@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <mutex>
+#include <optional>
 #include <new>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -87,6 +88,13 @@ struct OpenControl : Filesystem::OpenFile {
     explicit OpenControl(ControlStream::Runner runner) : stream(std::move(runner)) {}
 
     Caller who; // the caller of the request being served
+    // Whether the writer has CAP_NET_ADMIN, as found for the first command
+    // line of this open file and kept for the rest: reading
+    // /proc/PID/status per line cost more than the command.  So, as with
+    // a file whose permissions are checked at open, a descriptor passed on
+    // to another process, or a writer that drops the capability later,
+    // keeps the answer of the first line.
+    std::optional<bool> net_admin;
     ControlStream stream;
 };
 
@@ -269,7 +277,12 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
         auto file = std::make_unique<OpenControl>(nullptr);
         OpenControl* raw = file.get();
         file->stream = ControlStream(
-            [this, raw](std::string_view line) { return run_command(line, raw->who); });
+            [this, raw](std::string_view line) {
+                if (!raw->net_admin)
+                    raw->net_admin = has_net_admin(raw->who.pid);
+                raw->who.net_admin = *raw->net_admin;
+                return run_command(line, raw->who);
+            });
         fi->fh = keep_open(std::move(file));
     }
     if (fuse_reply_open(req, fi) != 0)
@@ -344,8 +357,7 @@ void Filesystem::release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 }
 
 ControlReply Filesystem::run_command(std::string_view line, const Caller& caller) {
-    Caller who = caller;
-    who.net_admin = has_net_admin(who.pid);
+    const Caller& who = caller; // net_admin as the open file found it
     ControlReply reply;
     if (!who.net_admin) {
         reply = {EPERM, "writing ipsec/control needs CAP_NET_ADMIN"};
