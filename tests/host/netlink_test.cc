@@ -20,6 +20,7 @@ using namespace std::chrono_literals;
 using netlink_test::ip;
 using netlink_test::ip_policies;
 using netlink_test::mirror_policies;
+using netlink_test::MirrorThreadHold;
 using netlink_test::Netns;
 using netlink_test::run;
 
@@ -299,24 +300,12 @@ TEST(NetlinkMirror, ResyncsAfterLostEventsAndEndsEqualToTheKernel) {
     options.event_receive_buffer = 4096; // overflows after a few events
     netlink::Mirror mirror(options);
 
-    // Hold the mirror thread in a listener while a burst overflows its
-    // socket, so that events are surely lost.
-    std::mutex m;
-    std::condition_variable cv;
-    bool hold = true;
-    bool held = false;
-    mirror.add_listener([&](const netlink::MirrorChange&) {
-        std::unique_lock lock(m);
-        held = true;
-        cv.notify_all();
-        cv.wait(lock, [&] { return !hold; });
-    });
+    // Hold the mirror thread while the burst runs, so that its small
+    // socket surely overflows.
+    MirrorThreadHold hold(mirror);
     mirror.start();
     run(ip(ns.name()) + " xfrm policy add src 10.255.0.0/16 dst 10.254.0.0/16 dir out");
-    {
-        std::unique_lock lock(m);
-        ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return held; }));
-    }
+    ASSERT_TRUE(hold.wait_until_held(10s));
 
     std::string batch = "/tmp/klipsfs-nl-batch-" + ns.name();
     {
@@ -332,11 +321,7 @@ TEST(NetlinkMirror, ResyncsAfterLostEventsAndEndsEqualToTheKernel) {
     }
     run(ip(ns.name()) + " -batch " + batch);
     std::remove(batch.c_str());
-    {
-        std::lock_guard lock(m);
-        hold = false;
-        cv.notify_all();
-    }
+    hold.release();
     EXPECT_TRUE(mirror_equals_ip(mirror, ns, 30s));
     EXPECT_EQ(mirror.snapshot()->policies().size(), 1501u);
     auto c = mirror.counters();

@@ -19,6 +19,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using netlink_test::ip;
+using netlink_test::MirrorThreadHold;
 using netlink_test::Netns;
 using netlink_test::run;
 
@@ -213,24 +214,12 @@ TEST(NetlinkLab, BurstThatOverflowsTheEventSocketEndsInAnEqualResync) {
     options.event_receive_buffer = 8192;
     netlink::Mirror mirror(options);
 
-    // Hold the mirror thread in a listener while the burst runs, so that
-    // its small socket surely overflows.
-    std::mutex m;
-    std::condition_variable cv;
-    bool hold = true;
-    bool held = false;
-    mirror.add_listener([&](const netlink::MirrorChange&) {
-        std::unique_lock lock(m);
-        held = true;
-        cv.notify_all();
-        cv.wait(lock, [&] { return !hold; });
-    });
+    // Hold the mirror thread while the burst runs, so that its small
+    // socket surely overflows.
+    MirrorThreadHold hold(mirror);
     mirror.start();
     run(ip(ns.name()) + esp("10.1.0.1", "10.1.0.2", "0x10"));
-    {
-        std::unique_lock lock(m);
-        ASSERT_TRUE(cv.wait_for(lock, 20s, [&] { return held; }));
-    }
+    ASSERT_TRUE(hold.wait_until_held(20s));
 
     // 10,000 changes: 6,000 adds, 4,000 deletes.
     std::string batch = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
@@ -249,11 +238,7 @@ TEST(NetlinkLab, BurstThatOverflowsTheEventSocketEndsInAnEqualResync) {
     }
     run(ip(ns.name()) + " -batch " + batch);
     std::remove(batch.c_str());
-    {
-        std::lock_guard lock(m);
-        hold = false;
-        cv.notify_all();
-    }
+    hold.release();
     EXPECT_TRUE(mirror_equals_ip(mirror, ns, 120s));
     EXPECT_EQ(mirror.snapshot()->states().size(), 2001u);
     auto c = mirror.counters();

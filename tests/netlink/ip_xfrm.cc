@@ -313,4 +313,24 @@ Netns::~Netns() {
     }
 }
 
+MirrorThreadHold::MirrorThreadHold(netlink::Mirror& mirror) {
+    mirror.add_listener([this](const netlink::MirrorChange&) {
+        std::unique_lock lock(mutex_);
+        held_ = true;
+        changed_.notify_all();
+        changed_.wait(lock, [this] { return !hold_; });
+    });
+}
+
+bool MirrorThreadHold::wait_until_held(std::chrono::seconds limit) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, limit, [this] { return held_; });
+}
+
+void MirrorThreadHold::release() {
+    std::lock_guard lock(mutex_);
+    hold_ = false;
+    changed_.notify_all();
+}
+
 } // namespace netlink_test

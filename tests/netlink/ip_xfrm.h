@@ -4,9 +4,13 @@
 // throwaway network namespace.
 #pragma once
 
+#include "netlink/mirror.h"
 #include "netlink/snapshot.h"
 #include "netlink/xfrm_types.h"
 
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -47,6 +51,29 @@ public:
 private:
     std::string name_;
     int fd_ = -1;
+};
+
+// Holds a mirror's thread inside a listener from the first change it reports
+// until release(), so that a burst of kernel changes surely overflows the
+// mirror's event socket.  Made before the mirror starts; released at the
+// latest when destroyed, so that a failed assertion cannot leave the thread
+// stuck and the mirror's stop() hanging (declare it after the mirror).
+class MirrorThreadHold {
+public:
+    explicit MirrorThreadHold(netlink::Mirror& mirror);
+    ~MirrorThreadHold() { release(); }
+    MirrorThreadHold(const MirrorThreadHold&) = delete;
+    MirrorThreadHold& operator=(const MirrorThreadHold&) = delete;
+
+    // True once the mirror thread is held, false after `limit`.
+    bool wait_until_held(std::chrono::seconds limit);
+    void release();
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool hold_ = true;
+    bool held_ = false;
 };
 
 } // namespace netlink_test
