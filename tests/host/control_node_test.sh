@@ -10,6 +10,7 @@
 set -euo pipefail
 
 klipsfs=${1:?usage: control_node_test.sh PATH-TO-klipsfs}
+tests=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/klipsfs-control.XXXXXX")
 ns=klipsfs-control-$$
 mnt=$work/mnt
@@ -56,16 +57,7 @@ start() {
 control() {
     local line=$1
     shift
-    "$@" python3 - "$mnt/ipsec/control" "$line" <<'EOF'
-import errno, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-try:
-    os.write(fd, (sys.argv[2] + "\n").encode())
-    code = "0"
-except OSError as e:
-    code = errno.errorcode[e.errno]
-print(code, os.pread(fd, 4096, 0).decode().rstrip("\n"))
-EOF
+    "$@" "$tests/control-write" "$mnt/ipsec/control" "$line"
 }
 
 kernel_policies() { ip -n "$ns" xfrm policy list; }

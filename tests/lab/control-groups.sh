@@ -28,6 +28,7 @@ prog=control-groups
 klipsfs=${1:?usage: control-groups.sh PATH-TO-klipsfs PATH-TO-spigrp}
 spigrp=${2:?usage: control-groups.sh PATH-TO-klipsfs PATH-TO-spigrp}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tests=$(dirname "$here")
 # shellcheck source=fs-lib.sh
 source "$here/fs-lib.sh"
 
@@ -97,16 +98,7 @@ counters_a() { echo "$(packets $a comp $cpi) $(packets $a esp $esp_spi) $(packet
 # control LINE: writes LINE to ipsec/control as one write(); prints
 # "errno-name reply" (python reports the errno of the write).
 control() {
-    python3 - "$mnt/ipsec/control" "$1" <<'EOF'
-import errno, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR)
-try:
-    os.write(fd, (sys.argv[2] + "\n").encode())
-    code = "0"
-except OSError as e:
-    code = errno.errorcode[e.errno]
-print(code, os.pread(fd, 4096, 0).decode().rstrip("\n"))
-EOF
+    "$tests/control-write" "$mnt/ipsec/control" "$1"
 }
 
 expect_control() {
