@@ -22,26 +22,27 @@ std::string_view without_cr(std::string_view line) {
 
 } // namespace
 
-int ControlStream::write(std::string_view bytes) {
+ControlStream::WriteResult ControlStream::write(std::string_view bytes) {
+    const std::size_t earlier = pending_.size(); // a partial line of earlier writes
     pending_.append(bytes);
 
     std::size_t start = 0;
     for (std::size_t end; (end = pending_.find('\n', start)) != std::string::npos;) {
         const std::string line(without_cr(std::string_view(pending_).substr(start, end - start)));
-        start = end + 1;
         if (const int error = run(line)) {
             pending_.clear();
-            return error;
+            return {error, start > earlier ? start - earlier : 0};
         }
+        start = end + 1;
     }
     pending_.erase(0, start);
 
     if (pending_.size() > max_line) {
         pending_.clear();
-        reply_ = "line longer than " + std::to_string(max_line) + " bytes\n";
-        return EINVAL;
+        set_reply("line longer than " + std::to_string(max_line) + " bytes");
+        return {EINVAL, 0};
     }
-    return 0;
+    return {0, bytes.size()};
 }
 
 int ControlStream::flush() {
@@ -56,10 +57,22 @@ int ControlStream::run(std::string_view line) {
     if (is_blank(line))
         return 0;
     ControlReply reply = runner_(line);
-    reply_ = std::move(reply.text);
+    set_reply(std::move(reply.text));
+    return reply.error;
+}
+
+void ControlStream::set_reply(std::string text) {
+    reply_ = std::move(text);
     if (reply_.empty() || reply_.back() != '\n')
         reply_ += '\n';
-    return reply.error;
+    reply_read_ = 0;
+}
+
+std::string_view ControlStream::read_reply(std::size_t size, long long off) {
+    const std::size_t from = off == 0 ? 0 : reply_read_;
+    const std::string_view slice = std::string_view(reply_).substr(from, size);
+    reply_read_ = from + slice.size();
+    return slice;
 }
 
 } // namespace fs

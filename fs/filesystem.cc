@@ -293,17 +293,23 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 // has its answer, a release() may free the open file on another thread.
 void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                       fuse_file_info* fi) {
+    if (ino != spigrp_all_ino) {
+        auto& file = open_file<OpenControl>(fi);
+        std::string reply;
+        {
+            std::lock_guard lock(file.mutex);
+            reply = file.stream.read_reply(size, off);
+        }
+        fuse_reply_buf(req, reply.data(), reply.size());
+        return;
+    }
     std::shared_ptr<const std::string> text;
-    if (ino == spigrp_all_ino) {
+    {
         auto& file = open_file<OpenListing>(fi);
         std::lock_guard lock(file.mutex);
         if (off == 0 || !file.text)
             file.text = listing_.spigrp();
         text = file.text;
-    } else {
-        auto& file = open_file<OpenControl>(fi);
-        std::lock_guard lock(file.mutex);
-        text = std::make_shared<const std::string>(file.stream.reply());
     }
     reply_slice(req, *text, size, off);
 }
@@ -315,16 +321,18 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, std::string_view data,
         return;
     }
     auto& file = open_file<OpenControl>(fi);
-    int error;
+    ControlStream::WriteResult result;
     {
         std::lock_guard lock(file.mutex);
         file.who = caller_of(req);
-        error = file.stream.write(data);
+        result = file.stream.write(data);
     }
-    if (error)
-        fuse_reply_err(req, error);
+    // A failure after lines of this write ran is a short write (see
+    // control_stream.h): the writer's retry of the rest then gets the errno.
+    if (result.error && result.accepted == 0)
+        fuse_reply_err(req, result.error);
     else
-        fuse_reply_write(req, data.size());
+        fuse_reply_write(req, result.accepted);
 }
 
 // close() of the control node runs a last line written without a newline,

@@ -199,21 +199,33 @@ TEST_F(FakeMount, FailingLineFailsTheWriteDropsTheRestAndExplainsOnRead) {
     const int fd = open(path("ipsec/control").c_str(), O_RDWR);
     ASSERT_GE(fd, 0);
     const std::string text = "a\nfail 2 esp.1@10.0.0.1: no such SA\nb\nc";
+    EXPECT_EQ(write(fd, text.data(), text.size()), 2)
+        << "the lines that ran before the failing one are a short write";
     errno = 0;
-    EXPECT_EQ(write(fd, text.data(), text.size()), -1);
+    EXPECT_EQ(write(fd, text.data() + 2, text.size() - 2), -1) << "the retry gets the errno";
     EXPECT_EQ(errno, ENOENT);
     EXPECT_EQ(pread_at(fd, 100, 0), "esp.1@10.0.0.1: no such SA\n");
     EXPECT_EQ(close(fd), 0) << "the dropped partial line is not run at close";
-    EXPECT_EQ(commands(), "a\nfail 2 esp.1@10.0.0.1: no such SA\n");
+    const std::string failing = "fail 2 esp.1@10.0.0.1: no such SA\n";
+    EXPECT_EQ(commands(), "a\n" + failing + failing);
 }
 
-TEST_F(FakeMount, ReadReturnsTheLastReply) {
+TEST_F(FakeMount, CoreutilsWriterSeesTheFailingLinesErrorAndNoCommandTwice) {
+    EXPECT_NE(fs_test::run_command("/usr/bin/printf 'a\\nfail 17 grouped\\nb\\n' > " +
+                                   path("ipsec/control") + " 2>/dev/null"),
+              0);
+    EXPECT_EQ(commands(), "a\nfail 17 grouped\nfail 17 grouped\n");
+}
+
+TEST_F(FakeMount, PlainReadAfterWriteReturnsTheWholeReplyThenEndOfFile) {
     const int fd = open(path("ipsec/control").c_str(), O_RDWR);
     ASSERT_GE(fd, 0);
     EXPECT_EQ(pread_at(fd, 100, 0), "") << "nothing run yet";
     ASSERT_EQ(write(fd, "x\n", 2), 2);
-    EXPECT_EQ(pread_at(fd, 100, 0), "ok\n");
-    EXPECT_EQ(pread_at(fd, 100, 1), "k\n");
+    EXPECT_EQ(read_from(fd, 2), "ok");
+    EXPECT_EQ(read_from(fd, 100), "\n");
+    EXPECT_EQ(read_from(fd, 100), "") << "end of file";
+    EXPECT_EQ(pread_at(fd, 100, 0), "ok\n") << "offset 0 reads it again";
     close(fd);
 }
 
