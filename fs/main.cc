@@ -1,6 +1,11 @@
 // klipsfs: the daemon.  Mirrors the kernel's XFRM, serves the KLIPS tree.
 //
-//   klipsfs [-f] [--said-form=man|kernel] [--netns NAME] [--state-file PATH] [MOUNTPOINT]
+//   klipsfs [-f] [-d] [-s] [--said-form=FORM] [--netns NAME] [--state-file PATH]
+//           [--log-level LEVEL] [-o OPTION[,...]]... [MOUNTPOINT]
+//   klipsfs -h|--help | -V|--version
+//
+// FORM is man (also man-page, 0) or kernel (also x); MOUNTPOINT defaults to
+// /run/klipsfs, PATH to /var/lib/klipsfs/groups.
 //
 // Start-up order matters for errors: the options are checked, the mirror
 // makes its first full copy of XFRM (the step that fails without
@@ -57,15 +62,15 @@ void print_usage(std::FILE* out) {
                  "  -f, --foreground       stay in the foreground, log to stderr\n"
                  "  -d, --debug            trace every FUSE request (implies -f)\n"
                  "  -s, --single-thread    serve requests in one thread\n"
-                 "      --said-form=FORM   man: esp.187a101b@192.168.2.110 (default,\n"
-                 "                         as ipsec_spigrp(5)); kernel: esp0x187a101b@...\n"
-                 "                         (as the Openswan kernel printed)\n"
+                 "      --said-form=FORM   man (or man-page, 0): esp.187a101b@192.168.2.110\n"
+                 "                         (default, as ipsec_spigrp(5)); kernel (or x):\n"
+                 "                         esp0x187a101b@... (as the Openswan kernel printed)\n"
                  "      --netns=NAME       follow network namespace NAME (/run/netns/NAME;\n"
                  "                         a NAME with a '/' is a path, e.g. /proc/PID/ns/net)\n"
                  "      --state-file=PATH  keep groups not bound to an eroute in PATH\n"
-                 "                         (default %s)\n"
+                 "                         (default %s; empty: no file)\n"
                  "      --log-level=LEVEL  error, warning, notice (default), info, debug\n"
-                 "  -o OPTION[,...]        more FUSE mount options\n"
+                 "  -o OPTION[,...]        more FUSE mount options (may be repeated)\n"
                  "  -h, --help             show this help and exit\n"
                  "  -V, --version          show the version and exit\n",
                  default_mountpoint, default_state_file);
