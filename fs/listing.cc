@@ -12,6 +12,8 @@ namespace fs {
 
 namespace {
 
+constexpr std::chrono::milliseconds catch_up_limit{2000};
+
 double milliseconds(std::chrono::steady_clock::duration duration) {
     return std::chrono::duration<double, std::milli>(duration).count();
 }
@@ -22,6 +24,14 @@ MirrorListing::MirrorListing(const netlink::Mirror& mirror, compat::SaidForm for
     : mirror_(mirror), form_(form) {}
 
 std::shared_ptr<const std::string> MirrorListing::spigrp() {
+    // What the kernel reported before this read is in it: a change that
+    // `ip xfrm` made shows at the next open.  A mirror busy for longer (a
+    // re-dump of a very large table) is not waited for beyond the limit:
+    // the read then gets the listing as the mirror last had it.
+    if (!mirror_.catch_up(std::chrono::steady_clock::now() + catch_up_limit))
+        LOG_DEBUG("ipsec_spigrp: the mirror did not catch up within %lld ms; serving its last copy",
+                  static_cast<long long>(catch_up_limit.count()));
+
     // Readers that arrive during a rendering wait for it rather than render
     // the same text again.
     std::lock_guard lock(mutex_);

@@ -4,7 +4,10 @@
 // snapshot becomes compat values, then groups (compat::groups_from), then
 // text (compat::render_spigrp).  One rendering is shared by every reader
 // and reused until the mirror's generation (or the recorded groups) change,
-// so reads cause no netlink traffic and no rendering of their own.
+// so reads cause no netlink traffic and no rendering of their own.  Each
+// call first lets the mirror apply the events already queued for it
+// (netlink::Mirror::catch_up), so that a kernel change made before the
+// read is in the text.
 #pragma once
 
 #include <cstdint>

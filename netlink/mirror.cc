@@ -134,6 +134,14 @@ struct Mirror::State {
     std::atomic<bool> resync_wanted{false};
     std::thread thread;
 
+    // catch_up(): callers take a ticket (under `mutex`); the thread
+    // serves every ticket taken before it drained the event socket, then
+    // says so through `changed`.  `busy` is set from the moment poll()
+    // finds events until their batch is published and its listeners ran.
+    std::uint64_t catch_up_asked = 0;
+    std::uint64_t catch_up_done = 0;
+    std::atomic<bool> busy{false};
+
     void wake() {
         std::uint64_t one = 1;
         ssize_t n = write(wake_fd, &one, sizeof one);
@@ -485,7 +493,8 @@ struct Mirror::State {
 
             pollfd fds[2] = {{events->fd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
             poll(fds, 2, timeout);
-            if ((fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN))
+            busy = true;
+            if ((fds[0].revents & POLLIN) && !(fds[1].revents & POLLIN) && !catch_up_pending())
                 let_burst_gather(last_batch);
             if (fds[1].revents & POLLIN) {
                 std::uint64_t count;
@@ -495,10 +504,13 @@ struct Mirror::State {
             if (stopping)
                 break;
 
-            std::uint64_t before;
+            // Taken before the socket is drained: every event queued before
+            // these tickets is applied in this round.
+            std::uint64_t before, asked;
             {
                 std::lock_guard lock(mutex);
                 before = generation;
+                asked = catch_up_asked;
             }
             std::optional<ResyncReason> need = retry;
             retry.reset();
@@ -525,6 +537,7 @@ struct Mirror::State {
                         }
                         notify({gen, need});
                         need.reset();
+                        caught_up(asked);
                         continue;
                     }
                 }
@@ -539,8 +552,26 @@ struct Mirror::State {
             }
             if (after != before)
                 notify({after, std::nullopt});
+            caught_up(asked);
             last_batch = Clock::now();
         }
+        busy = false;
+        std::lock_guard lock(mutex);
+        changed.notify_all(); // catch_up() callers see `stopping`
+    }
+
+    bool catch_up_pending() {
+        std::lock_guard lock(mutex);
+        return catch_up_asked != catch_up_done;
+    }
+
+    void caught_up(std::uint64_t asked) {
+        {
+            std::lock_guard lock(mutex);
+            catch_up_done = std::max(catch_up_done, asked);
+        }
+        busy = false;
+        changed.notify_all();
     }
 };
 
@@ -613,6 +644,25 @@ int Mirror::add_listener(Listener listener) {
 void Mirror::remove_listener(int id) {
     std::lock_guard lock(state_->listeners_mutex);
     state_->listeners.erase(id);
+}
+
+bool Mirror::catch_up(Clock::time_point deadline) const {
+    State& s = *state_;
+    if (!s.thread.joinable())
+        return true;
+    // Nothing queued and nothing being applied: already caught up.  The
+    // thread sets `busy` before it reads the socket, so a socket found
+    // empty with `busy` clear means every event read so far is published.
+    pollfd queued{s.events->fd(), POLLIN, 0};
+    if (poll(&queued, 1, 0) == 0 && !s.busy)
+        return true;
+
+    std::unique_lock lock(s.mutex);
+    const std::uint64_t ticket = ++s.catch_up_asked;
+    s.wake();
+    return s.changed.wait_until(lock, deadline,
+                                [&] { return s.catch_up_done >= ticket || s.stopping; }) &&
+           !s.stopping;
 }
 
 void Mirror::request_resync() {

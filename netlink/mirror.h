@@ -107,6 +107,14 @@ public:
     int add_listener(Listener listener);
     void remove_listener(int id);
 
+    // Waits until every event the kernel had sent the mirror when it was
+    // called is applied (and its listeners ran), or the deadline; true when
+    // it is.  A change that `ip xfrm` made before the call is then in
+    // snapshot().  Cheap when nothing is pending: one poll() of the event
+    // socket; otherwise one round trip to the mirror thread, which skips
+    // its burst window for it.
+    bool catch_up(std::chrono::steady_clock::time_point deadline) const;
+
     // Asks the mirror thread to re-dump soon; returns at once.
     void request_resync();
 

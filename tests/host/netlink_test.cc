@@ -329,4 +329,38 @@ TEST(NetlinkMirror, ResyncsAfterLostEventsAndEndsEqualToTheKernel) {
     EXPECT_EQ(c.errors, 0u) << c.last_error;
 }
 
+// catch_up() is what makes "a change shows at the next open" true: with a
+// burst window far longer than the test, the second of two quick changes
+// waits in the mirror, and only catch_up() brings it in at once.
+TEST(NetlinkMirror, CatchUpAppliesWhatTheKernelSentBeforeTheCall) {
+    Netns ns;
+    auto options = options_for(ns);
+    options.burst_window = 30s;
+    netlink::Mirror mirror(options);
+    mirror.start();
+    const auto soon = [] { return std::chrono::steady_clock::now() + 10s; };
+    EXPECT_TRUE(mirror.catch_up(soon())) << "nothing pending: at once";
+
+    netlink::Client client({ns.fd()});
+    auto first = group_policy(netlink::Direction::out);
+    client.add_policy(first);
+    ASSERT_TRUE(mirror.wait_for_change(0, soon())) << "an isolated change is applied at once";
+    ASSERT_EQ(mirror.snapshot()->policies().size(), 1u);
+
+    auto second = group_policy(netlink::Direction::out);
+    second.selector = subnets("10.3.0.0", 24, "10.4.0.0", 24);
+    client.add_policy(second);
+    ASSERT_EQ(mirror.snapshot()->policies().size(), 1u)
+        << "the second change should wait in the burst window, or this test proves nothing";
+
+    const auto asked = std::chrono::steady_clock::now();
+    ASSERT_TRUE(mirror.catch_up(asked + 10s));
+    EXPECT_LT(std::chrono::steady_clock::now() - asked, 5s) << "catch_up skips the window";
+    EXPECT_EQ(mirror_policies(*mirror.snapshot()), ip_policies(ns.name()))
+        << "the snapshot right after catch_up() equals the kernel, with no polling";
+
+    mirror.stop();
+    EXPECT_TRUE(mirror.catch_up(soon())) << "a stopped mirror has nothing to catch up";
+}
+
 } // namespace

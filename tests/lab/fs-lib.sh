@@ -3,8 +3,10 @@
 # Source it; it defines:
 #   start_klipsfs MNT [ARGS...]   start klipsfs -f on MNT (a new directory
 #                                 under $work), wait for the mount
-#   expect_listing MNT TEXT       poll MNT/ipsec_spigrp until it is TEXT
-#                                 (deadline $deadline_s), else fail with a diff
+#   expect_listing MNT TEXT [MSG] MNT/ipsec_spigrp, opened now, is TEXT: a
+#                                 change made before is in the next open;
+#                                 else fail with a diff (and, when the text
+#                                 came later within $deadline_s, how late)
 #   stop_all                      SIGTERM every daemon started, check each
 #                                 exits 0 and leaves no mount behind
 #   fail MESSAGE                  print and exit 1
@@ -56,17 +58,23 @@ start_klipsfs() {
 listing_is() { [[ $(cat "$1/ipsec_spigrp"; echo x) == "$2"x ]]; }
 
 expect_listing() {
-    local mnt=$1 text=$2
-    if ! wait_for "$deadline_s" listing_is "$mnt" "$text"; then
-        echo "--- expected ($mnt)" >&2
-        printf '%s' "$text" >&2
-        echo "--- got" >&2
-        cat "$mnt/ipsec_spigrp" >&2
-        echo "--- ip xfrm state / policy" >&2
-        ip xfrm state >&2
-        ip xfrm policy >&2
-        fail "${3:-listing differs}"
+    local mnt=$1 text=$2 got
+    got=$(cat "$mnt/ipsec_spigrp"; echo x)
+    [[ $got == "$text"x ]] && return 0
+    echo "--- expected ($mnt)" >&2
+    printf '%s' "$text" >&2
+    echo "--- got" >&2
+    printf '%s' "${got%x}" >&2
+    echo "--- ip xfrm state / policy" >&2
+    ip xfrm state >&2
+    ip xfrm policy >&2
+    local started=$EPOCHREALTIME
+    if wait_for "$deadline_s" listing_is "$mnt" "$text"; then
+        fail "${3:-listing differs} at the first open; the expected text came" \
+            "$(awk -v a="$started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", (b - a) * 1000 }')" \
+            "ms later"
     fi
+    fail "${3:-listing differs}"
 }
 
 stop_all() {
