@@ -16,7 +16,9 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
@@ -132,12 +134,27 @@ Options parse_options(int argc, char** argv) {
     return options;
 }
 
-void check_mountpoint(const std::string& path) {
+// The mount point as an absolute path without symlinks: the daemon leaves
+// its working directory in background mode, and unmounts by this path.
+std::string check_mountpoint(const std::string& path) {
     struct stat st{};
     if (stat(path.c_str(), &st) != 0)
         throw std::runtime_error("mount point " + path + ": " + std::strerror(errno));
     if (!S_ISDIR(st.st_mode))
         throw std::runtime_error("mount point " + path + ": not a directory");
+    char* resolved = realpath(path.c_str(), nullptr);
+    if (!resolved)
+        throw std::runtime_error("mount point " + path + ": " + std::strerror(errno));
+    std::string absolute(resolved);
+    std::free(resolved);
+    return absolute;
+}
+
+// A relative path, made absolute against the directory klipsfs started in.
+std::string absolute_path(const std::string& path) {
+    if (path.empty() || path.front() == '/')
+        return path;
+    return std::filesystem::absolute(path).lexically_normal().string();
 }
 
 int open_netns(const std::string& name) {
@@ -225,8 +242,11 @@ void log_start(const Options& options, const netlink::Mirror& mirror) {
                snapshot->policies().size());
 }
 
-int run(const Options& options) {
-    check_mountpoint(options.mountpoint);
+int run(Options options) {
+    options.mountpoint = check_mountpoint(options.mountpoint);
+    options.state_file = absolute_path(options.state_file);
+    if (options.netns.find('/') != std::string::npos)
+        options.netns = absolute_path(options.netns);
     const int ready_fd = options.foreground ? -1 : fork_background();
     const int netns_fd = open_netns(options.netns);
 

@@ -19,7 +19,8 @@ using fs_test::read_file;
 using fs_test::run_command;
 
 // Whether a klipsfs process (this build's) serves `mountpoint`.
-bool klipsfs_running_on(const std::string& mountpoint) {
+// The pid of a klipsfs whose last argument is `mountpoint`, or 0.
+pid_t klipsfs_pid_on(const std::string& mountpoint) {
     const std::filesystem::path proc("/proc");
     for (const auto& entry : std::filesystem::directory_iterator(proc)) {
         const std::string name = entry.path().filename();
@@ -30,10 +31,12 @@ bool klipsfs_running_on(const std::string& mountpoint) {
         const std::string tail = '\0' + mountpoint + '\0';
         if (cmdline.rfind(binary, 0) == 0 && cmdline.size() >= tail.size() &&
             cmdline.compare(cmdline.size() - tail.size(), tail.size(), tail) == 0)
-            return true;
+            return static_cast<pid_t>(std::stol(name));
     }
-    return false;
+    return 0;
 }
+
+bool klipsfs_running_on(const std::string& mountpoint) { return klipsfs_pid_on(mountpoint) != 0; }
 
 class DaemonTest : public ::testing::Test {
 protected:
@@ -171,6 +174,22 @@ TEST_F(DaemonTest, BackgroundModeReturnsOnceMountedAndLeavesWithTheMount) {
     // The detached daemon ends when its mount goes; nothing names it but its
     // mount point, so look for a process whose command line holds it.
     EXPECT_TRUE(fs_test::eventually([&] { return !klipsfs_running_on(mnt_); },
+                                    std::chrono::seconds(10)));
+    expect_nothing_left();
+}
+
+TEST_F(DaemonTest, BackgroundModeWithARelativeMountPointUnmountsOnSigterm) {
+    // The detached daemon leaves its working directory: it must unmount by
+    // the absolute path, not by the "mnt" it was given.
+    ASSERT_EQ(run_command("cd " + dir_ + " && " + KLIPSFS_BINARY +
+                          " --state-file groups --netns " + netns_ + " mnt 2>" + dir_ + "/err"),
+              0)
+        << err();
+    EXPECT_EQ(fs_test::mount_type(mnt_), "fuse.klipsfs");
+    const pid_t pid = klipsfs_pid_on("mnt");
+    ASSERT_NE(pid, 0);
+    ASSERT_EQ(kill(pid, SIGTERM), 0);
+    EXPECT_TRUE(fs_test::eventually([&] { return !klipsfs_running_on("mnt"); },
                                     std::chrono::seconds(10)));
     expect_nothing_left();
 }
