@@ -41,7 +41,7 @@ void check_linkable(const Said& inner, const Said& outer, const KernelView& kern
         if (said.proto == Proto::int_)
             throw Error(said_text(said) + ": KLIPS's magic SAs cannot be grouped", EINVAL);
         if (!exists(said, kernel))
-            throw Error(said_text(said) + ": no such SA", ENOENT);
+            throw no_such_sa(said, kernel.caps);
     }
     if (inner == outer)
         throw Error(said_text(inner) + " cannot be linked to itself", EEXIST);
@@ -129,7 +129,7 @@ std::optional<SaGroup> GroupBook::dissolve(const Said& member, const KernelView&
     const SaGroup* group = find(member);
     if (group == nullptr) {
         if (!exists(member, kernel) || member.proto == Proto::tun)
-            throw Error(said_text(member) + ": no such SA", ENOENT);
+            throw no_such_sa(member, kernel.caps);
         return std::nullopt;
     }
     check_unbound(group, kernel);

@@ -49,10 +49,6 @@ bool template_picks(const KernelTemplate& tmpl, const KernelPolicy& policy, cons
     return subnet_contains(where, sa.said.dst);
 }
 
-Error no_such_sa(const Said& said) {
-    return Error(format_said(said) + ": no such SA", ENOENT);
-}
-
 } // namespace
 
 Subnet parse_subnet(std::string_view text) {
@@ -125,6 +121,20 @@ const KernelSa* find_kernel_sa(std::span<const KernelSa> sas, const Said& said) 
     return nullptr;
 }
 
+bool KernelCaps::ipcomp(int family) const {
+    return family == AF_INET6 ? ipcomp6 : ipcomp4;
+}
+
+Error no_such_sa(const Said& said, const KernelCaps& caps) {
+    std::string text = format_said(said) + ": no such SA";
+    if (said.proto == Proto::comp && !caps.ipcomp(said.dst.family))
+        text += std::string(" (this kernel has no IPComp for ") +
+                (said.dst.family == AF_INET6 ? "IPv6" : "IPv4") +
+                ", so no comp SA can exist in it, and klipsfs does not yet compress in user "
+                "space)";
+    return Error(text, ENOENT);
+}
+
 std::optional<std::vector<Said>> chain_of(const KernelPolicy& policy,
                                           std::span<const KernelSa> sas) {
     if (policy.templates.empty())
@@ -183,7 +193,7 @@ void check_kernel_can(std::span<const Said> members, const KernelCaps& caps) {
                             ": a tun SA after the first SA of a group needs user-space "
                             "IP-in-IP, which klipsfs does not have yet",
                         EOPNOTSUPP);
-        if (said.proto == Proto::comp && !caps.ipcomp)
+        if (said.proto == Proto::comp && !caps.ipcomp(said.dst.family))
             throw Error(format_said(said) +
                             ": the kernel has no IPComp, and klipsfs does not yet compress "
                             "in user space",
@@ -230,7 +240,7 @@ KernelPolicy compile_eroute(const Subnet& src, const Subnet& dst, std::span<cons
     for (const Said& said : members) {
         const KernelSa* sa = find_kernel_sa(kernel.sas, said);
         if (sa == nullptr)
-            throw no_such_sa(said);
+            throw no_such_sa(said, kernel.caps);
         states.push_back(sa);
     }
     const KernelSa& innermost = *states.front();

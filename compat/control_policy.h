@@ -17,6 +17,7 @@
 // installs with exactly this priority is taken for klipsfs's own.
 #pragma once
 
+#include "compat/error.h"
 #include "compat/kernel_view.h"
 
 #include <cstdint>
@@ -30,7 +31,10 @@ namespace compat {
 
 // What the kernel can do itself (from fs/ at start-up).
 struct KernelCaps {
-    bool ipcomp = true; // CONFIG_INET_IPCOMP / INET6_IPCOMP
+    bool ipcomp4 = true; // CONFIG_INET_IPCOMP
+    bool ipcomp6 = true; // CONFIG_INET6_IPCOMP
+
+    bool ipcomp(int family) const;
 };
 
 // The kernel's state as the control node sees it: plain values, no queries.
@@ -58,6 +62,10 @@ bool is_klipsfs_policy(const KernelPolicy& policy);
 // The usable kernel state `said` names (larval and kernel-owned states are
 // not), or nullptr.
 const KernelSa* find_kernel_sa(std::span<const KernelSa> sas, const Said& said);
+
+// ENOENT "SAID: no such SA", saying why when the kernel cannot hold such an
+// SA at all (a comp SA on a kernel without IPComp).
+Error no_such_sa(const Said& said, const KernelCaps& caps);
 
 // The SAs a klipsfs policy's templates name, T0 first, or nothing when a
 // template names no existing state.

@@ -274,7 +274,7 @@ void ControlService::rebuild_view() {
     }
     for (const Pending& change : pending_)
         overlay(change);
-    view_ = compat::KernelView{base_.states, base_.policies, {}};
+    view_ = compat::KernelView{base_.states, base_.policies, context_.caps};
 }
 
 void ControlService::overlay(const Pending& change) {
@@ -283,7 +283,7 @@ void ControlService::overlay(const Pending& change) {
                   [&](const compat::KernelPolicy& p) { return same_eroute(p, policy); });
     if (change.present)
         base_.policies.push_back(policy);
-    view_ = compat::KernelView{base_.states, base_.policies, {}};
+    view_ = compat::KernelView{base_.states, base_.policies, context_.caps};
 }
 
 // The outcome's kernel changes and state file, all or none.

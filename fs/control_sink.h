@@ -28,6 +28,7 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "compat/control_policy.h"
 #include "compat/spigrp.h"
 
 namespace netlink {
@@ -68,6 +69,9 @@ struct ControlContext {
     // The control node's state file (groups the kernel cannot hold);
     // empty: none, groups not bound then end with the daemon.
     std::string state_file;
+    // What the kernel can do itself (fs/probe.h), for the commands' checks
+    // and messages.
+    compat::KernelCaps caps;
     // Replaces the groups made through the control node that the listing
     // shows (inside to outside, tun SAs included; see compat/translate.h).
     std::function<void(std::vector<compat::SaGroup>)> set_recorded_groups;

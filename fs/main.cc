@@ -232,11 +232,14 @@ private:
     sigset_t old_;
 };
 
-void log_start(const Options& options, const netlink::Mirror& mirror) {
+void log_start(const Options& options, const netlink::Mirror& mirror,
+               const fs::KernelSupport& kernel) {
     LOG_NOTICE("klipsfs %s: mount point %s, network namespace %s", KLIPSFS_VERSION,
                options.mountpoint.c_str(),
                options.netns.empty() ? "of the daemon" : options.netns.c_str());
-    LOG_NOTICE("kernel: %s", fs::probe_kernel().c_str());
+    LOG_NOTICE("kernel: %s", kernel.describe().c_str());
+    if (const std::string missing = kernel.consequences(); !missing.empty())
+        LOG_WARNING("%s", missing.c_str());
     const auto snapshot = mirror.snapshot();
     LOG_NOTICE("XFRM mirror ready: %zu states, %zu policies", snapshot->states().size(),
                snapshot->policies().size());
@@ -257,7 +260,8 @@ int run(Options options) {
         SignalBlock block;
         mirror.start();
     }
-    log_start(options, mirror);
+    const fs::KernelSupport kernel = fs::probe_kernel();
+    log_start(options, mirror, kernel);
     // Resynchronisations after lost events are what an operator needs to
     // know about; the periodic ones that found nothing are not reported.
     mirror.add_listener([](const netlink::MirrorChange& change) {
@@ -270,6 +274,7 @@ int run(Options options) {
     context.mirror = &mirror;
     context.netns_fd = netns_fd;
     context.state_file = options.state_file;
+    context.caps = kernel.caps();
     context.set_recorded_groups = [&listing](std::vector<compat::SaGroup> groups) {
         listing.set_recorded_groups(std::move(groups));
     };

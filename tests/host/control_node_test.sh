@@ -119,6 +119,24 @@ unbind 10.1.0.0/24 10.2.0.0/24|EBUSY the eroute 10.1.0.0/24 -> 10.2.0.0/24 is po
 bind 10.1.0.0/24 10.2.0.0/24 tun.1@10.0.0.2|EBUSY the eroute 10.1.0.0/24 -> 10.2.0.0/24 would replace policy out 10.1.0.0/24 -> 10.2.0.0/24 (index 1), which klipsfs did not make
 EOF
 
+echo "control_node_test: a comp SA on a kernel without IPComp: ENOENT that says why"
+# Whether this kernel can hold an IPComp state, asked of ip xfrm in a
+# namespace of its own (klipsfs probes the same way, independently).
+probe=klipsfs-control-probe-$$
+ip netns add "$probe"
+if ip -n "$probe" xfrm state add src 10.0.0.1 dst 10.0.0.2 proto comp spi 0x3d0 comp deflate \
+    2>/dev/null; then
+    ipcomp=yes
+    why=""
+else
+    ipcomp=no
+    why=" (this kernel has no IPComp for IPv4, so no comp SA can exist in it, and klipsfs does not yet compress in user space)"
+fi
+ip netns delete "$probe"
+grep -q "kernel: XFRM yes; IPv4: esp [a-z]*, ah [a-z]*, ipcomp $ipcomp," "$work/log" ||
+    fail "the start-up log does not say ipcomp $ipcomp, as ip xfrm found"
+expect "group comp.3d0@10.0.0.2 tun.1@10.0.0.2" "ENOENT comp.3d0@10.0.0.2: no such SA$why"
+
 echo "control_node_test: a group of two tun SAs lives in the state file, across SIGKILL"
 # The listing shows a recorded group only when it has a kernel SA
 # (compat/translate.h), so this one is seen through the state file and

@@ -33,6 +33,11 @@ kernel=$work/kernel
 start_klipsfs "$man"
 start_klipsfs "$kernel" --said-form=kernel
 
+echo "$prog: the start-up log says what the lab kernel can hold"
+grep -qF "kernel: XFRM yes; IPv4: esp yes, ah yes, ipcomp yes, ip-in-ip yes; IPv6: esp yes, ah yes, ipcomp yes, ip-in-ip yes" "$man.log" ||
+    { cat "$man.log" >&2; fail "the start-up log does not say what the kernel can hold"; }
+! grep -q "cannot hold" "$man.log" || fail "a warning about missing kernel support in the lab"
+
 echo "$prog: an empty kernel is an empty file"
 expect_listing "$man" ""
 

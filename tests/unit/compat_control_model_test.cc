@@ -100,6 +100,28 @@ TEST(GroupBook, RefusesWhatKlipsRefused) {
     }
 }
 
+TEST(GroupBook, AMissingCompSaOnAKernelWithoutIpcompSaysWhy) {
+    Machine m;
+    GroupBook book;
+    KernelView no_ipcomp4 = m.view();
+    no_ipcomp4.caps.ipcomp4 = false;
+    expect_error(
+        [&] {
+            book.link(saids({"comp.3d9@192.0.2.1", "esp.100@192.0.2.1"}), no_ipcomp4);
+        },
+        ENOENT,
+        "comp.3d9@192.0.2.1: no such SA (this kernel has no IPComp for IPv4, so no comp "
+        "SA can exist in it, and klipsfs does not yet compress in user space)");
+    expect_error([&] { book.dissolve(said("comp:3d9@3049:1::2"), no_ipcomp4); }, ENOENT,
+                 "comp:3d9@3049:1::2: no such SA"); // IPv6 has IPComp here
+    expect_error(
+        [&] {
+            book.link(saids({"comp.3d9@192.0.2.1", "esp.100@192.0.2.1"}), m.view());
+        },
+        ENOENT, "comp.3d9@192.0.2.1: no such SA"); // with IPComp: just not there
+    EXPECT_TRUE(book.groups().empty());
+}
+
 TEST(GroupBook, AChainHoldsAtMostSixSas) {
     Machine m;
     for (const char* text :
@@ -250,7 +272,7 @@ TEST(Eroute, RefusesWhatNeedsTheUserSpaceDatapath) {
         "tun.1@192.0.2.1: a tun SA after the first SA of a group needs user-space IP-in-IP, "
         "which klipsfs does not have yet");
     KernelView no_ipcomp = m.view();
-    no_ipcomp.caps.ipcomp = false;
+    no_ipcomp.caps.ipcomp4 = false;
     expect_error(
         [&] {
             compile_eroute(src, dst, saids({"comp.3d0@192.0.2.1", "esp.100@192.0.2.1"}), no_ipcomp);
