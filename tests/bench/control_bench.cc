@@ -2,7 +2,10 @@
 // klipsfs's control node, and whether a bound eroute is in the kernel when
 // the write() that bound it returns.
 //
-//   klipsfs_control_bench KLIPSFS [GROUPS]                       (default 2000)
+//   klipsfs_control_bench KLIPSFS [GROUPS [LOG-LEVEL]]   (defaults 2000, warning)
+//
+// LOG-LEVEL goes to klipsfs's --log-level: "debug" logs each command's
+// stages with their times (fs/control_service.cc), for finding where time goes.
 //
 // Loads 2 x GROUPS transport-mode states (esp and ah, one destination per
 // group) with `ip -batch`, starts KLIPSFS (state file in $TMPDIR), then for
@@ -152,11 +155,12 @@ netlink::PolicyId eroute_id(int i) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: klipsfs_control_bench KLIPSFS [GROUPS]\n");
+        std::fprintf(stderr, "usage: klipsfs_control_bench KLIPSFS [GROUPS [LOG-LEVEL]]\n");
         return 2;
     }
     const std::string klipsfs = argv[1];
     const int groups = argc > 2 ? std::atoi(argv[2]) : 2000;
+    const std::string log_level = std::string("--log-level=") + (argc > 3 ? argv[3] : "warning");
     std::string work = (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     work += "/control-bench.XXXXXX";
     if (mkdtemp(work.data()) == nullptr)
@@ -181,7 +185,7 @@ int main(int argc, char** argv) {
 
     const std::string state_file = work + "/groups";
     const char* daemon_argv[] = {
-        klipsfs.c_str(), "-f",   "--log-level=warning", "--state-file", state_file.c_str(),
+        klipsfs.c_str(), "-f",   log_level.c_str(), "--state-file", state_file.c_str(),
         mnt.c_str(),     nullptr};
     pid_t daemon;
     if (posix_spawn(&daemon, klipsfs.c_str(), nullptr, nullptr, const_cast<char**>(daemon_argv),
