@@ -164,15 +164,53 @@ std::vector<KernelPolicy> policies_after(const KernelView& kernel, const Outcome
     return after;
 }
 
-// Sets out.state_file to the file's text once `out`'s changes are made.
-void note_new_state(const KernelView& kernel, Outcome& out) {
-    if (out.install.empty() && out.remove.empty()) {
-        out.state_file = serialise_state(state_of(out.book, kernel));
-        return;
+// Whether an eroute is bound to `group` once `out`'s kernel changes are
+// made: a klipsfs policy through it that stays, or one to be installed.
+bool bound_after(const SaGroup& group, const KernelView& kernel, const Outcome& out) {
+    const KernelView installed{kernel.sas, out.install, kernel.caps};
+    if (!eroutes_of(group, installed).empty())
+        return true;
+    for (const KernelPolicy* policy : eroutes_of(group, kernel)) {
+        const bool removed =
+            std::any_of(out.remove.begin(), out.remove.end(), [&](const KernelPolicy& gone) {
+                return gone.dir == policy->dir && gone.src == policy->src &&
+                       gone.dst == policy->dst && gone.index == policy->index;
+            });
+        if (!removed)
+            return true;
     }
-    const std::vector<KernelPolicy> after = policies_after(kernel, out);
-    const KernelView next{kernel.sas, after, kernel.caps};
-    out.state_file = serialise_state(state_of(out.book, next));
+    return false;
+}
+
+// The groups of `book` that hold one of `saids`, each once.
+std::vector<SaGroup> groups_holding(const GroupBook& book, std::span<const Said> saids) {
+    std::vector<SaGroup> groups;
+    for (const Said& said : saids)
+        if (const SaGroup* group = book.find(said);
+            group && std::find(groups.begin(), groups.end(), *group) == groups.end())
+            groups.push_back(*group);
+    return groups;
+}
+
+// The state once `out`'s changes are made, from the state before: a
+// command changes the records of the groups holding the SAs it names, and
+// no other (state_of(out.book, kernel after) is the same, in another order,
+// at a cost that grows with every group and policy).
+StateFile next_state(const StateFile& state, const KernelView& kernel, const GroupBook& before,
+                     std::span<const Said> named, Outcome& out) {
+    StateFile next = state;
+    for (const SaGroup& group : groups_holding(before, named)) {
+        std::erase(next.unbound, group);
+        if (group.sas.size() >= 2)
+            std::erase(next.tuns, TunRecord{group.sas[0], group.sas[1]});
+    }
+    for (const SaGroup& group : groups_holding(out.book, named)) {
+        if (!bound_after(group, kernel, out))
+            next.unbound.push_back(group);
+        else if (group.sas.front().proto == Proto::tun)
+            next.tuns.push_back(TunRecord{group.sas[0], group.sas[1]});
+    }
+    return next;
 }
 
 // Sets out.state_file when the file's content changes, comparing the whole
@@ -181,9 +219,11 @@ void note_state(const KernelView& kernel, const GroupBook& before, Outcome& out)
     const std::vector<KernelPolicy> after = policies_after(kernel, out);
     const KernelView next{kernel.sas, after, kernel.caps};
     const StateFile old_state = state_of(before, kernel);
-    const StateFile new_state = state_of(out.book, next);
-    if (new_state != old_state)
+    StateFile new_state = state_of(out.book, next);
+    if (new_state != old_state) {
         out.state_file = serialise_state(new_state);
+        out.state = std::move(new_state);
+    }
 }
 
 // Whether `group` puts a record in the state file: it does when no eroute is
@@ -261,25 +301,40 @@ bool do_unbind(const UnbindCommand& c, const KernelView& kernel, Outcome& out) {
 // group at most: whether the text changes is decided from that group alone
 // (the do_* functions), so that the file's text, which names every group,
 // is made only when it has to be written.
-Outcome apply(const Command& command, const KernelView& kernel, const GroupBook& book) {
+Outcome apply(const Command& command, const KernelView& kernel, const GroupBook& book,
+              const StateFile& state) {
     Outcome out;
     out.book = book;
+    std::vector<Said> named;
     const bool state_changes = std::visit(
         [&](const auto& c) {
             using T = std::decay_t<decltype(c)>;
-            if constexpr (std::is_same_v<T, GroupCommand>)
+            if constexpr (std::is_same_v<T, GroupCommand>) {
+                named = c.sas;
                 return do_group(c, kernel, out);
-            else if constexpr (std::is_same_v<T, UngroupCommand>)
+            } else if constexpr (std::is_same_v<T, UngroupCommand>) {
+                named = {c.sa};
                 return do_ungroup(c, kernel, out);
-            else if constexpr (std::is_same_v<T, BindCommand>)
+            } else if constexpr (std::is_same_v<T, BindCommand>) {
+                named = {c.first};
                 return do_bind(c, kernel, out);
-            else
+            } else {
+                if (const KernelPolicy* existing = policy_at(kernel, c.src, c.dst))
+                    if (auto chain = chain_of(*existing, kernel.sas))
+                        named = std::move(*chain);
                 return do_unbind(c, kernel, out);
+            }
         },
         command);
-    if (state_changes)
-        note_new_state(kernel, out);
+    if (state_changes) {
+        out.state = next_state(state, kernel, book, named, out);
+        out.state_file = serialise_state(*out.state);
+    }
     return out;
+}
+
+Outcome apply(const Command& command, const KernelView& kernel, const GroupBook& book) {
+    return apply(command, kernel, book, state_of(book, kernel));
 }
 
 Outcome reconcile(const KernelView& kernel, const GroupBook& book) {

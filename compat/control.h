@@ -23,6 +23,7 @@
 #pragma once
 
 #include "compat/control_groups.h"
+#include "compat/control_state.h"
 
 #include <optional>
 #include <span>
@@ -79,12 +80,19 @@ struct Outcome {
     std::vector<KernelPolicy> install;     // policies to add (XFRM_MSG_NEWPOLICY)
     std::vector<KernelPolicy> remove;      // policies to delete, as the view had them
     std::optional<std::string> state_file; // new state-file text, when it changes
+    std::optional<StateFile> state;        // what that text holds
     std::string reply = "ok\n";            // what a read() of the node returns
     std::vector<std::string> log;          // lines for the operator's log
 };
 
 // Throws compat::Error (EINVAL, ENOENT, EEXIST, EBUSY, EOPNOTSUPP) and then
 // nothing is to be changed.
+// `state` is what the state file holds now, state_of(book, kernel): the
+// new one is made from it and the group the command touches, at a cost that
+// does not grow with the number of groups.  The three-argument form works
+// it out first.
+Outcome apply(const Command& command, const KernelView& kernel, const GroupBook& book,
+              const StateFile& state);
 Outcome apply(const Command& command, const KernelView& kernel, const GroupBook& book);
 
 // After SAs changed under klipsfs: groups that lost a member are dissolved

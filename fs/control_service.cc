@@ -224,7 +224,8 @@ void ControlService::restore() {
     book_ = std::move(restored.book);
     LOG_NOTICE("control: %zu groups restored", book_.groups().size());
 
-    const std::string text = compat::serialise_state(compat::state_of(book_, view()));
+    state_ = compat::state_of(book_, view());
+    const std::string text = compat::serialise_state(state_);
     // A daemon that never had groups leaves no file behind.
     const bool nothing_to_keep = state_text_.empty() && book_.groups().empty();
     if (!path.empty() && text != state_text_ && !nothing_to_keep) {
@@ -352,6 +353,8 @@ void ControlService::commit(compat::Outcome outcome, const Caller* who) {
     book_ = std::move(outcome.book);
     if (outcome.state_file)
         state_text_ = std::move(*outcome.state_file);
+    if (outcome.state)
+        state_ = std::move(*outcome.state);
     if (!same_groups)
         context_.set_recorded_groups({book_.groups().begin(), book_.groups().end()});
     for (const std::string& line : outcome.log) {
@@ -426,11 +429,11 @@ ControlReply ControlService::execute(std::string_view line, const Caller& who) {
         time.lap("view");
         compat::Outcome outcome;
         try {
-            outcome = compat::apply(*command, kernel, book_);
+            outcome = compat::apply(*command, kernel, book_, state_);
         } catch (const compat::Error& e) {
             if (e.code() != ENOENT || !caught_up_with(*command))
                 throw;
-            outcome = compat::apply(*command, view(), book_);
+            outcome = compat::apply(*command, view(), book_, state_);
         }
         time.lap("apply");
         carry_out(outcome, time);

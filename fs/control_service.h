@@ -20,6 +20,7 @@
 #pragma once
 
 #include "compat/control.h"
+#include "compat/control_state.h"
 #include "fs/control_sink.h"
 #include "fs/kernel_adapter.h"
 #include "netlink/client.h"
@@ -90,6 +91,7 @@ private:
     std::mutex mutex_; // everything below
     compat::GroupBook book_;
     std::string state_text_; // what the state file holds (as last written)
+    compat::StateFile state_; // the same as values, kept up to date by each outcome
     fs::KernelView base_;    // the mirror's copy, with pending changes applied
     std::uint64_t base_generation_ = 0;
     bool have_base_ = false;

@@ -4,6 +4,8 @@
 #include "compat/control_state.h"
 #include "compat/error.h"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
@@ -291,18 +293,34 @@ TEST(Eroute, RefusesWhatNeedsTheUserSpaceDatapath) {
 }
 
 // apply(): the whole decision for one command, nothing done yet.
+StateFile sorted(StateFile state) {
+    std::sort(state.unbound.begin(), state.unbound.end());
+    std::sort(state.tuns.begin(), state.tuns.end());
+    return state;
+}
+
+// Carries out what apply() decides, as fs/ does, keeping the state file's
+// records from one command to the next; after each command they must be
+// what state_of() works out from scratch (in any order).
 struct Daemon {
     Machine m;
     GroupBook book;
+    StateFile state;
 
     Outcome run(const char* line) {
-        Outcome out = apply(*parse_command(line), m.view(), book);
+        Outcome out = apply(*parse_command(line), m.view(), book, state);
         for (const KernelPolicy& gone : out.remove)
             std::erase_if(m.policies, [&](const KernelPolicy& p) {
                 return p.src == gone.src && p.dst == gone.dst && p.dir == gone.dir;
             });
         m.policies.insert(m.policies.end(), out.install.begin(), out.install.end());
         book = out.book;
+        EXPECT_EQ(out.state.has_value(), out.state_file.has_value()) << line;
+        if (out.state) {
+            EXPECT_EQ(serialise_state(*out.state), *out.state_file) << line;
+            state = *out.state;
+        }
+        EXPECT_EQ(sorted(state), sorted(state_of(book, m.view()))) << "after " << line;
         return out;
     }
 };
@@ -367,6 +385,25 @@ TEST(Apply, UngroupOfAnUngroupedSaChangesNothing) {
     EXPECT_EQ(out.reply, "ok\n");
     EXPECT_FALSE(out.state_file.has_value());
     EXPECT_TRUE(out.install.empty() && out.remove.empty());
+}
+
+TEST(Apply, StateRecordsFollowEveryKindOfCommand) {
+    Daemon d;
+    d.run("group comp.3d0@192.0.2.1 esp.100@192.0.2.1");
+    d.run("group esp.100@192.0.2.1 ah.101@192.0.2.1"); // merges: one record, not two
+    EXPECT_EQ(d.state.unbound.size(), 1u);
+    d.run("bind 10.1.0.0/16 192.0.2.0/24 comp.3d0@192.0.2.1");
+    EXPECT_TRUE(d.state.unbound.empty());
+    d.run("bind 10.5.0.0/16 10.6.0.0/16 esp.200@192.0.2.1"); // an SA alone: no record
+    d.run("group tun.1001@192.0.2.1 esp.200@192.0.2.1"); // bound, led by tun: a tun record
+    EXPECT_EQ(d.state.tuns.size(), 1u);
+    d.run("unbind 10.5.0.0/16 10.6.0.0/16"); // the tun group is unbound again
+    EXPECT_TRUE(d.state.tuns.empty());
+    EXPECT_EQ(d.state.unbound.size(), 1u);
+    d.run("ungroup esp.200@192.0.2.1");
+    d.run("unbind 10.1.0.0/16 192.0.2.0/24");
+    d.run("ungroup ah.101@192.0.2.1");
+    EXPECT_EQ(d.state, StateFile{});
 }
 
 TEST(Apply, BindingASingleSa) {
