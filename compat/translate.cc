@@ -64,61 +64,86 @@ struct Place {
     int prefix_len = 0;
 };
 
+// An index key: protocol, then destination (family, then bytes), packed
+// into words so that sorting and searching compare integers, not objects
+// reached through pointers (sorting tens of thousands of SAs is most of a
+// listing's cost).
+struct IndexKey {
+    std::uint32_t proto_family = 0; // proto << 16 | family
+    std::uint64_t high = 0;
+    std::uint64_t low = 0;
+
+    auto operator<=>(const IndexKey&) const = default;
+};
+
+IndexKey index_key(Proto proto, const Address& dst) {
+    const auto [high, low] = address_words(dst);
+    return {static_cast<std::uint32_t>(static_cast<std::uint8_t>(proto)) << 16 |
+                static_cast<std::uint16_t>(dst.family),
+            high, low};
+}
+
 // The listable states, sorted by (protocol, destination) for range lookups.
 class StateIndex {
 public:
     explicit StateIndex(std::span<const KernelSa> states) {
+        std::vector<Entry> entries;
+        entries.reserve(states.size());
         for (const KernelSa& sa : states)
             if (is_listable(sa))
-                sorted_.push_back(&sa);
-        std::sort(sorted_.begin(), sorted_.end(), [](const KernelSa* a, const KernelSa* b) {
-            return before(*a, b->said.proto, b->said.dst);
-        });
+                entries.push_back({index_key(sa.said.proto, sa.said.dst), &sa});
+        std::sort(entries.begin(), entries.end(),
+                  [](const Entry& a, const Entry& b) { return a.key < b.key; });
+        keys_.reserve(entries.size());
+        sorted_.reserve(entries.size());
+        for (const Entry& entry : entries) {
+            keys_.push_back(entry.key);
+            sorted_.push_back(entry.sa);
+        }
     }
 
     // Calls `each(state, position)` for every state of `proto` whose
     // destination is in `place`; position indexes all().
     template <typename Each> void for_each_at(Proto proto, const Place& place, Each each) const {
         const Address start = masked(place.address, place.prefix_len);
-        auto it = std::lower_bound(sorted_.begin(), sorted_.end(), start,
-                                   [proto](const KernelSa* sa, const Address& wanted) {
-                                       return before(*sa, proto, wanted);
-                                   });
+        const IndexKey first = index_key(proto, start);
         const bool exact = place.prefix_len >= address_bits(start);
-        for (; it != sorted_.end(); ++it) {
-            const KernelSa& sa = **it;
-            if (sa.said.proto != proto || sa.said.dst.family != start.family ||
-                compare(exact ? sa.said.dst : masked(sa.said.dst, place.prefix_len), start) != 0)
+        auto it = std::lower_bound(keys_.begin(), keys_.end(), first);
+        for (; it != keys_.end(); ++it) {
+            if (exact ? *it != first : it->proto_family != first.proto_family)
                 break;
-            each(sa, static_cast<std::size_t>(it - sorted_.begin()));
+            const auto position = static_cast<std::size_t>(it - keys_.begin());
+            const KernelSa& sa = *sorted_[position];
+            if (!exact && compare(masked(sa.said.dst, place.prefix_len), start) != 0)
+                break;
+            each(sa, position);
         }
     }
 
     std::span<const KernelSa* const> all() const { return sorted_; }
 
 private:
-    // The index order: by protocol, then destination.
-    static bool before(const KernelSa& sa, Proto proto, const Address& dst) {
-        if (sa.said.proto != proto)
-            return sa.said.proto < proto;
-        return compare(sa.said.dst, dst) < 0;
-    }
+    struct Entry {
+        IndexKey key;
+        const KernelSa* sa;
+    };
 
+    std::vector<IndexKey> keys_;
     std::vector<const KernelSa*> sorted_;
 };
 
-// A chain found for a policy: its SAIDs (a leading tun included) and the
-// index positions of its kernel SAs.
+// A chain found for a policy: its SAIDs, a leading tun included.
 struct Chain {
     std::vector<Said> sas;
-    std::vector<std::size_t> members;
 };
 
 // Walks one policy's templates depth first, emitting every complete chain.
 class ChainWalker {
 public:
-    ChainWalker(const StateIndex& index, const KernelPolicy& policy, std::vector<Chain>& out)
-        : index_(index), policy_(policy), out_(out) {}
+    // grouped[position] is set for each kernel SA of a chain found.
+    ChainWalker(const StateIndex& index, const KernelPolicy& policy, std::vector<Chain>& out,
+                std::vector<bool>& grouped)
+        : index_(index), policy_(policy), out_(out), grouped_(grouped) {}
 
     void walk() {
         const auto& first = policy_.templates.front();
@@ -157,17 +182,20 @@ private:
         Chain chain;
         const auto all = index_.all();
         const KernelTemplate& first = policy_.templates.front();
+        chain.sas.reserve(members_.size() + 1);
         if (first.mode == Mode::tunnel)
             chain.sas.push_back(Said{Proto::tun, all[members_.front()]->said.spi, first.dst});
-        for (std::size_t position : members_)
+        for (std::size_t position : members_) {
             chain.sas.push_back(all[position]->said);
-        chain.members = members_;
+            grouped_[position] = true;
+        }
         out_.push_back(std::move(chain));
     }
 
     const StateIndex& index_;
     const KernelPolicy& policy_;
     std::vector<Chain>& out_;
+    std::vector<bool>& grouped_;
     std::vector<std::size_t> members_;
 };
 
@@ -179,12 +207,14 @@ std::vector<Said> kernel_members(std::span<const Said> sas) {
     return members;
 }
 
-std::vector<Chain> chains_of(const StateIndex& index, std::span<const KernelPolicy> policies) {
+std::vector<Chain> chains_of(const StateIndex& index, std::span<const KernelPolicy> policies,
+                             std::vector<bool>& grouped) {
     std::vector<Chain> chains;
+    chains.reserve(policies.size());
     for (const KernelPolicy& policy : policies) {
         if (policy.socket_policy || policy.dir == Direction::other || policy.templates.empty())
             continue;
-        ChainWalker(index, policy, chains).walk();
+        ChainWalker(index, policy, chains, grouped).walk();
     }
     return chains;
 }
@@ -225,6 +255,52 @@ bool line_before(const SaGroup& a, const SaGroup& b) {
                                         said_before);
 }
 
+namespace {
+
+// The order of said_before for a line's first SAID, packed into words.
+struct LineKey {
+    int family = 0;
+    std::uint64_t high = 0;
+    std::uint64_t low = 0;
+    std::uint64_t proto_spi = 0;
+
+    auto operator<=>(const LineKey&) const = default;
+};
+
+LineKey line_key(const SaGroup& line) {
+    if (line.sas.empty())
+        return {};
+    const Said& said = line.sas.front();
+    const auto [high, low] = address_words(said.dst);
+    return {said.dst.family, high, low,
+            static_cast<std::uint64_t>(static_cast<std::uint8_t>(said.proto)) << 32 | said.spi};
+}
+
+// Sorts by line_before: by the first SAID's packed key, and by the whole
+// line only where the first SAIDs are equal.
+void sort_lines(std::vector<SaGroup>& lines) {
+    struct Keyed {
+        LineKey key;
+        std::size_t index;
+    };
+    std::vector<Keyed> keyed;
+    keyed.reserve(lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i)
+        keyed.push_back({line_key(lines[i]), i});
+    std::sort(keyed.begin(), keyed.end(), [&](const Keyed& a, const Keyed& b) {
+        if (const auto order = a.key <=> b.key; order != 0)
+            return order < 0;
+        return line_before(lines[a.index], lines[b.index]);
+    });
+    std::vector<SaGroup> sorted;
+    sorted.reserve(lines.size());
+    for (const Keyed& k : keyed)
+        sorted.push_back(std::move(lines[k.index]));
+    lines = std::move(sorted);
+}
+
+} // namespace
+
 std::vector<SaGroup> groups_from(std::span<const KernelSa> states,
                                  std::span<const KernelPolicy> policies,
                                  std::span<const SaGroup> recorded) {
@@ -236,9 +312,7 @@ std::vector<SaGroup> groups_from(std::span<const KernelSa> states,
     for (const SaGroup& line : lines)
         grouped_elsewhere.insert(line.sas.begin(), line.sas.end());
 
-    for (Chain& chain : chains_of(index, policies)) {
-        for (std::size_t position : chain.members)
-            grouped[position] = true;
+    for (Chain& chain : chains_of(index, policies, grouped)) {
         if (known.members.empty() || !known.members.count(kernel_members(chain.sas)))
             lines.push_back(SaGroup{std::move(chain.sas)});
     }
@@ -248,7 +322,7 @@ std::vector<SaGroup> groups_from(std::span<const KernelSa> states,
         if (!grouped[position] && !grouped_elsewhere.count(all[position]->said))
             lines.push_back(SaGroup{{all[position]->said}});
 
-    std::sort(lines.begin(), lines.end(), line_before);
+    sort_lines(lines);
     lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
     return lines;
 }

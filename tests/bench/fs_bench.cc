@@ -1,6 +1,9 @@
 // fs_bench (inside the lab): what klipsfs costs against `ip xfrm` itself.
 //
-//   klipsfs_fs_bench KLIPSFS [GROUPS [TRIALS]]          (default 10000, 20)
+//   klipsfs_fs_bench KLIPSFS [GROUPS [TRIALS [LOG-LEVEL]]]   (defaults 10000, 20, notice)
+//
+// LOG-LEVEL goes to klipsfs's --log-level: "debug" logs each rendering of
+// the listing with the time of its stages (fs/listing.cc).
 //
 // Loads GROUPS groups of four (tun comp esp ah: an IPComp state in tunnel
 // mode, ESP and AH in transport mode, one outbound policy each) with
@@ -134,12 +137,13 @@ int fail(const std::string& message) {
 
 int main(int argc, char** argv) {
     if (argc < 2) {
-        std::fprintf(stderr, "usage: klipsfs_fs_bench KLIPSFS [GROUPS [TRIALS]]\n");
+        std::fprintf(stderr, "usage: klipsfs_fs_bench KLIPSFS [GROUPS [TRIALS [LOG-LEVEL]]]\n");
         return 2;
     }
     const std::string klipsfs = argv[1];
     const int groups = argc > 2 ? std::atoi(argv[2]) : 10000;
     const int trials = argc > 3 ? std::atoi(argv[3]) : 20;
+    const std::string log_level = std::string("--log-level=") + (argc > 4 ? argv[4] : "notice");
     const char* tmp = std::getenv("TMPDIR");
     const std::string work = std::string(tmp ? tmp : "/tmp") + "/fs_bench";
     const std::string mnt = work + "/mnt";
@@ -169,8 +173,8 @@ int main(int argc, char** argv) {
     const auto start = Clock::now();
     pid_t daemon;
     const std::string state_file = work + "/groups"; // not the host's default path
-    const char* daemon_argv[] = {klipsfs.c_str(), "-f",   "--state-file", state_file.c_str(),
-                                 mnt.c_str(),     nullptr};
+    const char* daemon_argv[] = {klipsfs.c_str(),    "-f", log_level.c_str(), "--state-file",
+                                 state_file.c_str(), mnt.c_str(), nullptr};
     if (posix_spawn(&daemon, klipsfs.c_str(), nullptr, nullptr,
                     const_cast<char**>(daemon_argv), environ) != 0)
         return fail("cannot start " + klipsfs);
