@@ -2,8 +2,9 @@
 # IPComp and IP-in-IP:
 #   lab_fs_rules   every rule of design.md "From XFRM to groups" end to end,
 #                  with state made by `ip xfrm`, in both SAID forms
-#   lab_fs_stress  32 readers during 10,000 kernel changes: every read is a
-#                  whole, well-formed listing; changes show at the next open
+#   lab_fs_stress  32 readers during 10,000 kernel changes: every open, read
+#                  in chunks of 1-4 KB, is one whole snapshot (a ~20 KB listing
+#                  whose SPIs form one run); changes show at the next open
 klipsfs_lab_test(NAME lab_fs_rules COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/fs-rules.sh
                  $<TARGET_FILE:klipsfs> TIMEOUT 180)
 
