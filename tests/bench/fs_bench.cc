@@ -245,6 +245,10 @@ int main(int argc, char** argv) {
                 ratio_warm);
     std::printf("  add -> visible, median (max)  %10.2f ms (%.2f ms) over %d trials\n", latency,
                 *std::max_element(latencies.begin(), latencies.end()), trials);
+    std::printf("  add -> visible, each trial (ms):");
+    for (const double ms : latencies)
+        std::printf(" %.1f", ms);
+    std::printf("\n");
     std::printf("  ip xfrm state get, median     %10.2f ms  (latency/get %.2f; target <= 5 ms "
                 "and <= 2)\n",
                 get, latency / get);
