@@ -67,13 +67,10 @@ bool write_all(int fd, const char* data, std::size_t size) {
 // Like KLIPS's `cat /proc/net/ipsec_spigrp`: the exit status is the read's.
 int list(const tools::SpigrpPlan& plan) {
     const std::string mount = mount_point();
-    const std::string path = mount + "/ipsec_spigrp";
+    const std::string path = tools::listing_file(mount);
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        if (errno == ENOENT)
-            print(stderr, tools::listing_missing_text(plan.progname, mount));
-        else
-            print(stderr, plan.progname + ": " + path + ": " + std::strerror(errno) + "\n");
+        print(stderr, tools::listing_failure_text(plan.progname, mount, errno));
         return 1;
     }
     char buffer[65536];
@@ -81,8 +78,13 @@ int list(const tools::SpigrpPlan& plan) {
     while ((n = read(fd, buffer, sizeof buffer)) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 || !write_all(STDOUT_FILENO, buffer, static_cast<std::size_t>(n))) {
-            print(stderr, plan.progname + ": " + path + ": " + std::strerror(errno) + "\n");
+        if (n < 0) {
+            print(stderr, tools::listing_failure_text(plan.progname, mount, errno));
+            close(fd);
+            return 1;
+        }
+        if (!write_all(STDOUT_FILENO, buffer, static_cast<std::size_t>(n))) {
+            print(stderr, plan.progname + ": write error: " + std::strerror(errno) + "\n");
             close(fd);
             return 1;
         }
@@ -100,7 +102,8 @@ std::string read_reply(int fd) {
 }
 
 int send(const tools::SpigrpPlan& plan) {
-    const std::string path = mount_point() + "/ipsec/control";
+    const std::string mount = mount_point();
+    const std::string path = tools::control_node(mount);
     const bool root = geteuid() == 0;
     if (plan.debug)
         print(stdout, "Opening klipsfs control node " + path + ".\n");
@@ -108,7 +111,7 @@ int send(const tools::SpigrpPlan& plan) {
     // every line.
     const int fd = open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
     if (fd < 0) {
-        print(stderr, tools::open_failure_text(plan.progname, path, errno, root));
+        print(stderr, tools::open_failure_text(plan.progname, mount, errno, root));
         return 1;
     }
     const std::string line = tools::control_line(plan.sas);

@@ -329,12 +329,27 @@ std::string control_line(std::span<const compat::Said> sas) {
     return compat::format_command(compat::GroupCommand{{sas.begin(), sas.end()}}) + "\n";
 }
 
+std::string control_node(const std::string& mount) {
+    return mount + "/ipsec/control";
+}
+
+std::string listing_file(const std::string& mount) {
+    return mount + "/ipsec_spigrp";
+}
+
 std::string listing_missing_text(const std::string& progname, const std::string& mount) {
     return progname + ": No spigrp - klipsfs is not mounted at " + mount +
            " (is the klipsfs daemon running?  KLIPSFS_MOUNT names another mount point)\n";
 }
 
 namespace {
+
+// ENOTCONN on a FUSE mount: the daemon is gone, the mount stays, and klipsfs
+// cannot be mounted there again until it is cleared.
+std::string stale_mount(const std::string& mount) {
+    return "the klipsfs daemon has gone, leaving a stale mount at " + mount +
+           ".  `fusermount3 -u " + mount + "` clears it; then start klipsfs again.\n";
+}
 
 std::string access_denied(bool root) {
     return root ? "access denied.  Check permissions.  Should be 600.\n"
@@ -347,10 +362,21 @@ std::string errno_sentence(int error) {
 
 } // namespace
 
-std::string open_failure_text(const std::string& progname, const std::string& path, int error,
+std::string listing_failure_text(const std::string& progname, const std::string& mount, int error) {
+    switch (error) {
+    case ENOENT:
+        return listing_missing_text(progname, mount);
+    case ENOTCONN:
+        return progname + ": " + listing_file(mount) + ": " + stale_mount(mount);
+    default: // as cat said it
+        return progname + ": " + listing_file(mount) + ": " + std::strerror(error) + "\n";
+    }
+}
+
+std::string open_failure_text(const std::string& progname, const std::string& mount, int error,
                               bool root) {
-    std::string message =
-        progname + ": Trouble opening klipsfs control node " + path + " with error: ";
+    std::string message = progname + ": Trouble opening klipsfs control node " +
+                          control_node(mount) + " with error: ";
     switch (error) {
     case ENOENT:
         return message + "not found.  Is klipsfs mounted?  (KLIPSFS_MOUNT names the mount "
@@ -359,7 +385,7 @@ std::string open_failure_text(const std::string& progname, const std::string& pa
     case EPERM:
         return message + access_denied(root);
     case ENOTCONN:
-        return message + "the klipsfs daemon has gone (stale mount).  Restart it.\n";
+        return message + stale_mount(mount);
     default:
         return message + errno_sentence(error);
     }

@@ -55,9 +55,18 @@ std::string usage_text(const std::string& progname);
 // The control-node line for the SAs of a send plan, '\n' included.
 std::string control_line(std::span<const compat::Said> sas);
 
-// The messages of the I/O steps, for stderr.
+// The files spigrp uses under the klipsfs mount point `mount`.
+std::string control_node(const std::string& mount); // <mount>/ipsec/control
+std::string listing_file(const std::string& mount); // <mount>/ipsec_spigrp
+
+// The messages of the I/O steps, for stderr.  A stale mount (ENOTCONN: the
+// daemon died and left its mount) gets the same sentence at the listing and
+// at the control node: it names the mount and how to clear it.
 std::string listing_missing_text(const std::string& progname, const std::string& mount);
-std::string open_failure_text(const std::string& progname, const std::string& path, int error,
+// Opening or reading the listing failed with `error`.
+std::string listing_failure_text(const std::string& progname, const std::string& mount, int error);
+// Opening the control node under `mount` failed with `error`.
+std::string open_failure_text(const std::string& progname, const std::string& mount, int error,
                               bool root);
 // `reply` is what klipsfs answered on the control node (may be empty).
 std::string write_failure_text(const std::string& progname, long returned, int error,

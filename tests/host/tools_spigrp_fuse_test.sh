@@ -2,7 +2,9 @@
 # `spigrp` against klipsfs's real FUSE layer (klipsfs_fake_fs: the FUSE side
 # of klipsfs with a recording control sink and a listing from a file), as
 # root: the control node opens, takes one line per command, and the listing
-# reads through the ipsec_spigrp symlink.
+# reads through the ipsec_spigrp symlink.  Then the daemon is killed with
+# SIGKILL, leaving a stale mount (ENOTCONN): both the write and the listing
+# say so, naming the mount point and fusermount3 -u, and exit 1.
 #
 # Usage: tools_spigrp_fuse_test.sh SPIGRP KLIPSFS_FAKE_FS
 set -u
@@ -25,6 +27,23 @@ trap cleanup EXIT
 fail() {
     echo "FAIL: $*"
     exit 1
+}
+nl='
+'
+
+# expect NAME WANT_STDERR ARGS...: spigrp ARGS exits 1, prints nothing on
+# stdout and exactly WANT_STDERR on stderr.
+expect() {
+    name=$1
+    printf '%s' "$2" >"$work/want_err"
+    shift 2
+    status=0
+    "$spigrp" "$@" >"$work/out" 2>"$work/err" || status=$?
+    [ "$status" = 1 ] || fail "$name: exit $status, want 1"
+    [ ! -s "$work/out" ] || fail "$name: stdout: $(cat "$work/out")"
+    cmp -s "$work/want_err" "$work/err" ||
+        fail "$name: stderr:$nl$(diff -u "$work/want_err" "$work/err")"
+    echo "ok: $name"
 }
 
 printf 'tun.1001@192.0.2.1 esp.100@192.0.2.1 \n' >"$work/listing"
@@ -51,3 +70,16 @@ echo "ok: group and ungroup through the FUSE control node"
 "$spigrp" >"$work/out" 2>"$work/err" || fail "listing: exit $?: $(cat "$work/err")"
 cmp -s "$work/listing" "$work/out" || fail "listing: $(cat "$work/out")"
 echo "ok: listing through the FUSE mount"
+
+# A daemon killed with SIGKILL leaves its mount behind: ENOTCONN.
+kill -KILL "$fs_pid"
+wait "$fs_pid" 2>/dev/null
+fs_pid=
+findmnt -n --mountpoint "$work/mnt" >/dev/null || fail "no stale mount after SIGKILL"
+m=$work/mnt
+stale="the klipsfs daemon has gone, leaving a stale mount at $m.  \`fusermount3 -u $m\` clears it; then start klipsfs again.$nl"
+expect "stale mount: the control node" \
+    "$spigrp: Trouble opening klipsfs control node $m/ipsec/control with error: $stale" \
+    --said tun.1001@192.0.2.1 esp.100@192.0.2.1
+expect "stale mount: the listing" "$spigrp: $m/ipsec_spigrp: $stale"
+fusermount3 -u "$m" || fail "fusermount3 -u did not clear the stale mount"

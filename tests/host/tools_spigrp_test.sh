@@ -81,11 +81,35 @@ check "listing" 0 "tun.1001@192.0.2.1 esp.100@192.0.2.1 $nl" "" -- "$spigrp"
 check "listing with --debug --label" 0 \
     "\"--debug\" option requested.${nl}argc=3 (4 incl. --debug option).${nl}using \"$P --label l\" as a label.${nl}...After check for --label option.${nl}tun.1001@192.0.2.1 esp.100@192.0.2.1 $nl" \
     "" -- "$spigrp" --debug --label l
+# A failed write to stdout is not blamed on the listing: cat's words.
+status=0
+"$spigrp" >/dev/full 2>"$work/err" || status=$?
+printf '%s: write error: No space left on device\n' "$P" >"$work/want_err"
+if [ "$status" = 1 ] && cmp -s "$work/want_err" "$work/err"; then
+    echo "ok: listing to a full stdout"
+else
+    echo "FAIL: listing to a full stdout (exit $status, want 1)"
+    diff -u "$work/want_err" "$work/err" | sed 's/^/  stderr: /'
+    failures=$((failures + 1))
+fi
+# An errno with no sentence of its own (ELOOP): cat's form, the path and the
+# system's text.
+mv "$work/mnt/ipsec_spigrp" "$work/ipsec_spigrp"
+ln -s ipsec_spigrp "$work/mnt/ipsec_spigrp"
+check "listing: other errors in cat's words" 1 "" \
+    "$P: $work/mnt/ipsec_spigrp: Too many levels of symbolic links$nl" -- "$spigrp"
+rm "$work/mnt/ipsec_spigrp"
+mv "$work/ipsec_spigrp" "$work/mnt/ipsec_spigrp"
 
 # Writing to the control node.
 check "no control node" 1 "" \
     "$P: Trouble opening klipsfs control node $work/mnt/ipsec/control with error: not found.  Is klipsfs mounted?  (KLIPSFS_MOUNT names the mount point.)$nl" \
     -- "$spigrp" --said esp.100@192.0.2.1 ah.101@192.0.2.1
+ln -s control "$work/mnt/ipsec/control"
+check "control node: other open errors in the system's words" 1 "" \
+    "$P: Trouble opening klipsfs control node $work/mnt/ipsec/control with error: Too many levels of symbolic links.$nl" \
+    -- "$spigrp" --said esp.100@192.0.2.1 ah.101@192.0.2.1
+rm "$work/mnt/ipsec/control"
 : >"$work/mnt/ipsec/control"
 check "group: one line, exit 0, silent" 0 "" "" -- \
     "$spigrp" inet localhost 0x1001 tun inet 127.0.0.1 256 esp inet 127.0.0.1 0401 ah

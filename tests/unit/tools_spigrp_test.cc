@@ -233,18 +233,43 @@ TEST(SpigrpArgs, ControlNodeFailuresInKlipsWordsThenKlipsfsReason) {
               "spigrp: klipsfs control write failed, returning -1 with errno=16.\n"
               "Device or resource busy.\n"
               "spigrp: busy\n");
-    EXPECT_EQ(open_failure_text("spigrp", "/m/ipsec/control", ENOENT, true),
+    // A short write (klipsfs gives one only when earlier lines of the same
+    // write ran, and spigrp sends one line): EIO stands in for the errno.
+    EXPECT_EQ(write_failure_text("spigrp", 12, EIO, "", true),
+              "spigrp: klipsfs control write failed, returning 12 with errno=5.\n"
+              "Input/output error.\n");
+    EXPECT_EQ(control_node("/m"), "/m/ipsec/control");
+    EXPECT_EQ(open_failure_text("spigrp", "/m", ENOENT, true),
               "spigrp: Trouble opening klipsfs control node /m/ipsec/control with error: "
               "not found.  Is klipsfs mounted?  (KLIPSFS_MOUNT names the mount point.)\n");
-    EXPECT_EQ(open_failure_text("spigrp", "/m/ipsec/control", EACCES, false),
+    EXPECT_EQ(open_failure_text("spigrp", "/m", EACCES, false),
               "spigrp: Trouble opening klipsfs control node /m/ipsec/control with error: "
               "access denied.  You must be root to open this file.\n");
-    EXPECT_EQ(open_failure_text("spigrp", "/m/ipsec/control", EACCES, true),
+    EXPECT_EQ(open_failure_text("spigrp", "/m", EACCES, true),
               "spigrp: Trouble opening klipsfs control node /m/ipsec/control with error: "
               "access denied.  Check permissions.  Should be 600.\n");
+    EXPECT_EQ(open_failure_text("spigrp", "/m", ENOTCONN, true),
+              "spigrp: Trouble opening klipsfs control node /m/ipsec/control with error: "
+              "the klipsfs daemon has gone, leaving a stale mount at /m.  `fusermount3 -u /m` "
+              "clears it; then start klipsfs again.\n");
+    EXPECT_EQ(open_failure_text("spigrp", "/m", ELOOP, true),
+              "spigrp: Trouble opening klipsfs control node /m/ipsec/control with error: "
+              "Too many levels of symbolic links.\n");
+}
+
+TEST(SpigrpArgs, ListingFailuresNameTheMount) {
+    EXPECT_EQ(listing_file("/m"), "/m/ipsec_spigrp");
     EXPECT_EQ(listing_missing_text("spigrp", "/m"),
               "spigrp: No spigrp - klipsfs is not mounted at /m (is the klipsfs daemon "
               "running?  KLIPSFS_MOUNT names another mount point)\n");
+    EXPECT_EQ(listing_failure_text("spigrp", "/m", ENOENT), listing_missing_text("spigrp", "/m"));
+    // The same sentence as at the control node.
+    EXPECT_EQ(listing_failure_text("spigrp", "/m", ENOTCONN),
+              "spigrp: /m/ipsec_spigrp: the klipsfs daemon has gone, leaving a stale mount at "
+              "/m.  `fusermount3 -u /m` clears it; then start klipsfs again.\n");
+    // Others as cat said them.
+    EXPECT_EQ(listing_failure_text("spigrp", "/m", EACCES),
+              "spigrp: /m/ipsec_spigrp: Permission denied\n");
 }
 
 } // namespace
