@@ -112,10 +112,15 @@ TEST_F(FakeMount, LayoutIsKlipsProcNet) {
     EXPECT_TRUE(S_ISDIR(st.st_mode));
 
     EXPECT_EQ(fs_test::mount_type(mnt_), "fuse.klipsfs");
+    // This mount's own line of /proc/mounts: "klipsfs MNT fuse.klipsfs OPTIONS 0 0".
     const std::string mounts = read_file("/proc/mounts");
-    EXPECT_NE(mounts.find("klipsfs " + mnt_ + " fuse.klipsfs "), std::string::npos);
-    EXPECT_NE(mounts.find("allow_other"), std::string::npos);
-    EXPECT_NE(mounts.find("default_permissions"), std::string::npos);
+    const std::string head = "klipsfs " + mnt_ + " fuse.klipsfs ";
+    const std::size_t at = mounts.find(head);
+    ASSERT_NE(at, std::string::npos) << mounts;
+    const std::string options = mounts.substr(at + head.size(),
+                                              mounts.find(' ', at + head.size()) - at - head.size());
+    EXPECT_NE(("," + options + ",").find(",allow_other,"), std::string::npos) << options;
+    EXPECT_NE(("," + options + ",").find(",default_permissions,"), std::string::npos) << options;
 
     EXPECT_EQ(fs_test::run_command("test \"$(ls " + mnt_ + " | tr '\\n' ' ')\" = "
                                    "'ipsec ipsec_spigrp '"),
