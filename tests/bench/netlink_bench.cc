@@ -16,9 +16,9 @@
 //     the mirror then equals a fresh dump.
 // --rcvbuf sets the mirror's event socket buffer (default: the mirror's
 // default); a small one shows the cost of the resync after lost events.
-// --varied-lifetimes 1 gives every state its own soft time limit, as IKE
-// daemons do (they spread rekeys with random margins): no two states then
-// share their details, the mirror's worst case for memory.
+// --varied-lifetimes 1 gives every state a soft time limit of its own (IKE
+// daemons spread rekeys with random margins, so real states differ here): no
+// two states then share their details, the mirror's worst case for memory.
 // Exits 1 when the mirror does not end equal to the kernel.  Run as root in
 // a namespace of its own (it flushes the XFRM state it finds).
 #include "netlink/client.h"
@@ -202,7 +202,7 @@ void add_state(Batch& batch, std::size_t i, std::uint32_t spi) {
     sa.lft.soft_packet_limit = sa.lft.hard_packet_limit = XFRM_INF;
     if (varied_lifetimes) {
         sa.lft.hard_add_expires_seconds = 86400;
-        sa.lft.soft_add_expires_seconds = 80000 + (i * 7919 + spi) % 6000;
+        sa.lft.soft_add_expires_seconds = 10000 + i + spi; // unique: nothing to share
     }
     sa.flags = XFRM_STATE_AF_UNSPEC;
     batch.add(XFRM_MSG_NEWSA, &sa, sizeof sa,
