@@ -55,8 +55,27 @@ void check_linkable(const Said& inner, const Said& outer, const KernelView& kern
 
 } // namespace
 
+GroupBook::GroupBook(std::vector<SaGroup> groups) {
+    if (!groups.empty())
+        groups_ = std::make_shared<std::vector<SaGroup>>(std::move(groups));
+}
+
+std::span<const SaGroup> GroupBook::groups() const {
+    if (!groups_)
+        return {};
+    return *groups_;
+}
+
+std::vector<SaGroup>& GroupBook::edit() {
+    if (!groups_)
+        groups_ = std::make_shared<std::vector<SaGroup>>();
+    else if (groups_.use_count() > 1)
+        groups_ = std::make_shared<std::vector<SaGroup>>(*groups_);
+    return *groups_;
+}
+
 const SaGroup* GroupBook::find(const Said& said) const {
-    for (const SaGroup& group : groups_)
+    for (const SaGroup& group : groups())
         if (std::find(group.sas.begin(), group.sas.end(), said) != group.sas.end())
             return &group;
     return nullptr;
@@ -65,7 +84,7 @@ const SaGroup* GroupBook::find(const Said& said) const {
 void GroupBook::link(std::span<const Said> chain, const KernelView& kernel) {
     if (chain.size() < 2)
         throw Error("a link needs at least two SAs", EINVAL);
-    GroupBook next = *this;
+    GroupBook next = *this; // shares the groups until the first pair is linked
     for (std::size_t i = 0; i + 1 < chain.size(); ++i)
         next.link_pair(chain[i], chain[i + 1], kernel);
     *this = std::move(next);
@@ -120,8 +139,10 @@ void GroupBook::link_pair(const Said& inner, const Said& outer, const KernelView
                     EINVAL);
 
     // Groups are disjoint: the old groups are exactly those inside `merged`.
-    std::erase_if(groups_, [&](const SaGroup& group) { return holds(merged, group.sas[0]); });
-    groups_.push_back(SaGroup{std::move(merged)});
+    // (inner_group and outer_group point into the groups edit() may replace.)
+    std::vector<SaGroup>& groups = edit();
+    std::erase_if(groups, [&](const SaGroup& group) { return holds(merged, group.sas[0]); });
+    groups.push_back(SaGroup{std::move(merged)});
 }
 
 std::optional<SaGroup> GroupBook::dissolve(const Said& member, const KernelView& kernel) {
@@ -133,20 +154,25 @@ std::optional<SaGroup> GroupBook::dissolve(const Said& member, const KernelView&
         return std::nullopt;
     }
     check_unbound(group, kernel);
-    SaGroup dissolved = *group;
-    std::erase(groups_, dissolved);
+    SaGroup dissolved = *group; // a copy: edit() may replace what `group` points into
+    std::erase(edit(), dissolved);
     return dissolved;
 }
 
 std::vector<SaGroup> GroupBook::drop_vanished(std::span<const KernelSa> sas) {
-    std::vector<SaGroup> dropped;
-    std::erase_if(groups_, [&](const SaGroup& group) {
-        const bool whole = std::all_of(group.sas.begin(), group.sas.end(), [&](const Said& s) {
+    const auto whole = [&](const SaGroup& group) {
+        return std::all_of(group.sas.begin(), group.sas.end(), [&](const Said& s) {
             return s.proto == Proto::tun || find_kernel_sa(sas, s) != nullptr;
         });
-        if (!whole)
+    };
+    std::vector<SaGroup> dropped;
+    for (const SaGroup& group : groups())
+        if (!whole(group))
             dropped.push_back(group);
-        return !whole;
+    if (dropped.empty())
+        return dropped;
+    std::erase_if(edit(), [&](const SaGroup& group) {
+        return std::find(dropped.begin(), dropped.end(), group) != dropped.end();
     });
     return dropped;
 }

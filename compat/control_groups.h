@@ -4,7 +4,10 @@
 // Pure code: the kernel's states and policies come in as a KernelView on
 // every call; nothing is queried.  A GroupBook is a plain value: a command
 // works on a copy, and the daemon keeps the copy only once the kernel
-// changes that go with it have been made.
+// changes that go with it have been made.  Copies share their groups until
+// one of them changes (copy on write), so a copy costs nothing and only a
+// change costs time in proportion to the number of groups; find() uses an
+// index by SA.
 //
 // What a group is here: 2 to 6 SAs with one destination, inside to outside.
 // Its members are kernel states, except `tun` SAs, which XFRM does not have:
@@ -19,6 +22,8 @@
 #include "compat/control_policy.h"
 #include "compat/spigrp.h"
 
+#include <algorithm>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -30,9 +35,9 @@ inline constexpr std::size_t max_group_size = 6; // XFRM_MAX_DEPTH templates
 class GroupBook {
 public:
     GroupBook() = default;
-    explicit GroupBook(std::vector<SaGroup> groups) : groups_(std::move(groups)) {}
+    explicit GroupBook(std::vector<SaGroup> groups);
 
-    std::span<const SaGroup> groups() const { return groups_; }
+    std::span<const SaGroup> groups() const;
 
     // The group `said` is a member of, or nullptr.
     const SaGroup* find(const Said& said) const;
@@ -51,10 +56,17 @@ public:
     // exists (deleted by other software: KLIPS dissolved such groups too).
     std::vector<SaGroup> drop_vanished(std::span<const KernelSa> sas);
 
+    friend bool operator==(const GroupBook& a, const GroupBook& b) {
+        return std::equal(a.groups().begin(), a.groups().end(), b.groups().begin(),
+                          b.groups().end());
+    }
+
 private:
     void link_pair(const Said& inner, const Said& outer, const KernelView& kernel);
+    // The groups, no longer shared with any copy, for a change.
+    std::vector<SaGroup>& edit();
 
-    std::vector<SaGroup> groups_;
+    std::shared_ptr<std::vector<SaGroup>> groups_; // null: no groups
 };
 
 // The klipsfs policies (eroutes) that send traffic through exactly `group`.

@@ -347,9 +347,12 @@ void ControlService::commit(compat::Outcome outcome, const Caller* who) {
     // then stays (copying every group per command showed at 2,000 groups).
     const auto old_groups = book_.groups();
     const auto new_groups = outcome.book.groups();
-    const bool same_groups = std::equal(
-        old_groups.begin(), old_groups.end(), new_groups.begin(), new_groups.end(),
-        [](const compat::SaGroup& a, const compat::SaGroup& b) { return a.sas == b.sas; });
+    // (A book a command did not change shares its groups with the old one.)
+    const bool same_groups =
+        (old_groups.data() == new_groups.data() && old_groups.size() == new_groups.size()) ||
+        std::equal(
+            old_groups.begin(), old_groups.end(), new_groups.begin(), new_groups.end(),
+            [](const compat::SaGroup& a, const compat::SaGroup& b) { return a.sas == b.sas; });
     book_ = std::move(outcome.book);
     if (outcome.state_file)
         state_text_ = std::move(*outcome.state_file);
