@@ -116,6 +116,14 @@ struct Mirror::State {
     // IPIP helpers to look up (id without SPI, source, mark), and when.
     std::set<std::tuple<StateId, Address, Mark>> tunnel_suspects;
     std::vector<Clock::time_point> tunnel_checks;
+    // States named by UPDSA events, to read back from the kernel.  Such an
+    // event carries the update request, not the state the kernel kept:
+    // xfrm_state_update() changes only some fields of a valid state
+    // (lifetime limits, the encapsulation's ports and address, output mark,
+    // if_id), and the event echoes whatever else the request said (reqid,
+    // algorithms, replay window, flags, selector) and the request's time
+    // of adding.
+    std::vector<XfrmState> updated;
     std::size_t events_since_prune = 0;
 
     mutable std::mutex mutex; // guards the members down to `counters`
@@ -158,7 +166,10 @@ struct Mirror::State {
         case K::state_update:
             if (unknown && !st.find(*event.state))
                 *unknown = true;
-            [[fallthrough]];
+            if (is_comp_tunnel(*event.state))
+                suspect_tunnel(*event.state);
+            updated.push_back(std::move(*event.state));
+            return false; // read_back() brings the kernel's state
         case K::state_upsert:
             if (is_comp_tunnel(*event.state))
                 suspect_tunnel(*event.state);
@@ -314,6 +325,7 @@ struct Mirror::State {
             // Whatever is queued now happened before the dump starts, so
             // the dump shows its effect.
             discard_events();
+            updated.clear();
 
             StateTable new_states;
             PolicyTable new_policies;
@@ -346,6 +358,10 @@ struct Mirror::State {
             for (const auto& d : queue.datagrams)
                 apply_datagram(d.data(), d.size(), new_states, new_policies, nullptr, &applied);
             queue.clear();
+            if (!updated.empty()) {
+                auto read = read_back();
+                apply_read_back(read, new_states);
+            }
 
             bool differs;
             {
@@ -388,6 +404,40 @@ struct Mirror::State {
         throw Error(ENOBUFS, "resynchronising with the kernel: events were lost during each of " +
                                  std::to_string(resync_attempts) +
                                  " dumps; raise the event receive buffer");
+    }
+
+    // GETSA for each state in `updated`: found (the kernel's state) or
+    // gone.  Without the mirror's lock; apply_read_back() applies.
+    std::vector<std::pair<XfrmState, std::optional<XfrmState>>> read_back() {
+        std::vector<std::pair<XfrmState, std::optional<XfrmState>>> results;
+        std::set<std::tuple<StateId, Mark, Address>> asked;
+        std::vector<XfrmState> named = std::move(updated);
+        updated.clear();
+        for (XfrmState& s : named) {
+            if (!asked.emplace(s.id, s.mark, s.saddr).second)
+                continue;
+            Request request(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
+            build_get_state(request, s.id, s.mark, s.saddr);
+            std::optional<XfrmState> result;
+            try {
+                requests->transact(
+                    request.bytes(), "get " + describe(s.id),
+                    [&](const nlmsghdr* nlh) { result = parse_state_message(nlh, interner); });
+            } catch (const Error& e) {
+                if (e.code() != ESRCH && e.code() != ENOENT)
+                    throw;
+            }
+            results.emplace_back(std::move(s), std::move(result));
+        }
+        return results;
+    }
+
+    static bool apply_read_back(std::vector<std::pair<XfrmState, std::optional<XfrmState>>>& read,
+                                StateTable& st) {
+        bool any = false;
+        for (auto& [named, found] : read)
+            any |= found ? st.upsert(std::move(*found)) : st.erase(named);
+        return any;
     }
 
     // Looks up the suspected IPIP helpers and brings the mirror in line:
@@ -520,6 +570,14 @@ struct Mirror::State {
             try {
                 if (auto why = follow_events(&changed_any); why && !need)
                     need = why;
+                if (need) {
+                    updated.clear(); // the resync reads them anyway
+                } else if (!updated.empty()) {
+                    auto read = read_back();
+                    std::lock_guard lock(mutex);
+                    if (apply_read_back(read, states))
+                        ++generation;
+                }
                 if (!need && interval.count() > 0 && Clock::now() >= next_periodic)
                     need = ResyncReason::periodic;
                 if (!tunnel_checks.empty() && Clock::now() >= tunnel_checks.front()) {
