@@ -1,7 +1,7 @@
-// Test support for netlink/: what `ip xfrm` lists, reduced to key fields,
-// and the same reduction of the mirror's contents, so that tests can check
-// that the mirror equals the kernel as an independent tool sees it.  Also a
-// throwaway network namespace.
+// Test support for netlink/: what `ip xfrm` lists, reduced to comparable
+// text, and the same reduction of the mirror's contents, so that tests can
+// check that the mirror equals the kernel as an independent tool sees it.
+// Also a throwaway network namespace.
 #pragma once
 
 #include "netlink/mirror.h"
@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -32,9 +33,30 @@ std::string policy_key(const netlink::XfrmPolicy& policy);
 std::string state_key_from_ip(const std::string& line);
 std::string policy_key_from_ip(const std::string& line);
 
+// Every field of a state that the mirror keeps and `ip -o -s xfrm state`
+// prints: the key fields above, then replay window, flags, extra flags,
+// output mark, if_id, each algorithm's name, key length in bits and
+// truncation/ICV length, encapsulation, TFC padding, selector, the eight
+// lifetime limits, the time of adding, security context, SA direction.
+// Never key bytes (the mirror has none), nor what changes without events
+// and so may be stale in a mirror by design (current bytes, packets, use
+// time, last use, replay and integrity counters), nor the anti-replay
+// sequence numbers, which the mirror does not keep.  `devices` names the
+// selector's ifindex as ip does in the state's namespace (see devices());
+// "if<N>" otherwise.
+std::string state_text(const netlink::XfrmState& state,
+                       const std::map<int, std::string>& devices = {});
+std::string state_text_from_ip(const std::string& line);
+
+// Interface index -> name in a network namespace ("" = this one).
+std::map<int, std::string> devices(const std::string& netns);
+
+// The states as state_text, the policies as policy_key.
 std::multiset<std::string> ip_states(const std::string& netns);
 std::multiset<std::string> ip_policies(const std::string& netns); // socket policies left out
-std::multiset<std::string> mirror_states(const netlink::Snapshot& snapshot);
+// netns: where to look up the names of selector devices, if any.
+std::multiset<std::string> mirror_states(const netlink::Snapshot& snapshot,
+                                         const std::string& netns = "");
 std::multiset<std::string> mirror_policies(const netlink::Snapshot& snapshot);
 
 // A fresh network namespace with a unique name, deleted on destruction.
