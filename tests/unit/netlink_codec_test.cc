@@ -1,17 +1,22 @@
 // Decoding what real kernels sent: states, policies, events and errors.
 // The bytes come from netlink_captured.inc (see its opening comment).
+#include "netlink/error.h"
 #include "netlink/event.h"
 #include "netlink/message.h"
 #include "netlink/policy.h"
 #include "netlink/socket.h"
 #include "netlink/state.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <linux/ipsec.h>
 #include <linux/xfrm.h>
+#include <memory>
 #include <netinet/in.h>
+#include <poll.h>
 #include <string>
+#include <sys/socket.h>
 #include <vector>
 
 namespace {
@@ -380,6 +385,153 @@ TEST(NetlinkErrors, FailedDumpEndsWithNegativeDone) {
     EXPECT_EQ(netlink::parse_kernel_error(&done.hdr).code, ENOBUFS);
     done.status = 0;
     EXPECT_EQ(netlink::parse_kernel_error(&done.hdr).code, 0);
+}
+
+// ---- Key material -----------------------------------------------------------
+
+// The key bytes of every algorithm attribute of a captured state message
+// (NEWSA/UPDSA/DUMP after xfrm_usersa_info, DELSA after xfrm_usersa_id).
+std::vector<std::vector<std::uint8_t>> keys_in(const nlmsghdr* nlh) {
+    std::size_t header =
+        nlh->nlmsg_type == XFRM_MSG_DELSA ? sizeof(xfrm_usersa_id) : sizeof(xfrm_usersa_info);
+    netlink::Attributes attrs(nlh, header);
+    struct Kind {
+        std::uint16_t type;
+        std::size_t key_offset; // offsetof(..., alg_key)
+    } kinds[] = {
+        {XFRMA_ALG_AUTH, sizeof(xfrm_algo)},
+        {XFRMA_ALG_AUTH_TRUNC, sizeof(xfrm_algo_auth)},
+        {XFRMA_ALG_CRYPT, sizeof(xfrm_algo)},
+        {XFRMA_ALG_AEAD, sizeof(xfrm_algo_aead)},
+    };
+    std::vector<std::vector<std::uint8_t>> keys;
+    for (const auto& k : kinds) {
+        if (attrs.size(k.type) <= k.key_offset)
+            continue;
+        const auto* data = static_cast<const std::uint8_t*>(attrs.data(k.type));
+        std::uint32_t bits;
+        std::memcpy(&bits, data + offsetof(xfrm_algo, alg_key_len), sizeof bits);
+        std::size_t size = std::min<std::size_t>(bits / 8, attrs.size(k.type) - k.key_offset);
+        if (size >= 8)
+            keys.emplace_back(data + k.key_offset, data + k.key_offset + size);
+    }
+    return keys;
+}
+
+// Whether any 8 consecutive bytes of `key` occur in [data, data + size).
+bool holds_key(const void* data, std::size_t size, const std::vector<std::uint8_t>& key) {
+    const auto* begin = static_cast<const std::uint8_t*>(data);
+    for (std::size_t at = 0; at + 8 <= key.size(); ++at)
+        if (std::search(begin, begin + size, key.begin() + at, key.begin() + at + 8) !=
+            begin + size)
+            return true;
+    return false;
+}
+
+// The strings a state holds, and the bytes of the objects themselves (short
+// strings live inside them).
+bool state_holds_key(const netlink::XfrmState& s, const std::vector<std::uint8_t>& key) {
+    const netlink::StateDetails& d = *s.details;
+    for (const std::string* text :
+         {&d.auth.name, &d.crypt.name, &d.aead.name, &d.comp.name, &d.security_context})
+        if (holds_key(text->data(), text->size(), key))
+            return true;
+    return holds_key(&s, sizeof s, key) || holds_key(&d, sizeof d, key);
+}
+
+TEST(NetlinkKeyMaterial, ParsedStatesKeepAlgorithmsButNoKeyBytes) {
+    struct Case {
+        const char* name;
+        const char* hex;
+    } cases[] = {{"newsa_esp", newsa_esp}, {"updsa_esp", updsa_esp},
+                 {"dump_esp", dump_esp},   {"dump_ah", dump_ah},
+                 {"newsa_ah", newsa_ah},   {"dump_esp6_aead", dump_esp6_aead},
+                 {"delsa_ah", delsa_ah},   {"dump_esp_lifetimes", dump_esp_lifetimes}};
+    std::size_t keys_seen = 0;
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.name);
+        netlink::DetailsInterner interner;
+        Message m(c.hex);
+        auto keys = keys_in(m.get());
+        ASSERT_FALSE(keys.empty()) << "a captured state message without a key proves nothing";
+        auto event = netlink::decode_event(m.get(), interner);
+        ASSERT_TRUE(event.state);
+        const auto& s = *event.state;
+        ASSERT_TRUE(s.details);
+        EXPECT_TRUE(s.details->has_algorithms());
+        for (const auto& key : keys) {
+            ++keys_seen;
+            // The search finds a key where there is one...
+            ASSERT_TRUE(holds_key(m.get(), m.get()->nlmsg_len, key));
+            netlink::StateDetails planted = *s.details;
+            planted.security_context.assign(key.begin(), key.end());
+            ASSERT_TRUE(
+                holds_key(planted.security_context.data(), planted.security_context.size(), key));
+            // ... and the parsed state has none.
+            EXPECT_FALSE(state_holds_key(s, key));
+        }
+    }
+    EXPECT_GE(keys_seen, 10u);
+
+    // What is kept instead: names and lengths in bits.
+    netlink::DetailsInterner interner;
+    auto esp = state_of(newsa_esp, interner);
+    EXPECT_EQ(esp.details->crypt.name, "cbc(aes)");
+    EXPECT_EQ(esp.details->crypt.key_bits, 128u);
+    EXPECT_EQ(esp.details->auth.name, "hmac(sha256)");
+    EXPECT_EQ(esp.details->auth.key_bits, 256u);
+    EXPECT_EQ(esp.details->auth.trunc_bits, 128u);
+    auto aead = state_of(dump_esp6_aead, interner);
+    EXPECT_EQ(aead.details->aead.key_bits, 160u);
+    EXPECT_EQ(aead.details->aead.icv_bits, 128u);
+}
+
+// Datagrams fill only from Socket::receive(), so this takes a real
+// NETLINK_XFRM socket (no privilege needed) and has the kernel answer: a
+// GETSA of a state that does not exist gets an NLMSG_ERROR back (ESRCH as
+// root, EPERM otherwise), which is as good as any datagram to wipe.
+TEST(NetlinkKeyMaterial, DatagramsWipeWhatAReceiveWrote) {
+    std::unique_ptr<netlink::Socket> socket;
+    try {
+        socket = std::make_unique<netlink::Socket>(-1);
+    } catch (const netlink::Error& e) {
+        GTEST_SKIP() << "no NETLINK_XFRM socket on this kernel: " << e.what();
+    }
+    auto ask = [&] {
+        netlink::Request request(XFRM_MSG_GETSA, NLM_F_REQUEST | NLM_F_ACK);
+        netlink::build_get_state(
+            request, {netlink::parse_address("192.0.2.1"), 0x1234, IPPROTO_ESP, AF_INET}, {},
+            std::nullopt);
+        sockaddr_nl kernel{};
+        kernel.nl_family = AF_NETLINK;
+        ASSERT_GT(sendto(socket->fd(), request.bytes().data(), request.header()->nlmsg_len, 0,
+                         reinterpret_cast<sockaddr*>(&kernel), sizeof kernel),
+                  0);
+        pollfd p{socket->fd(), POLLIN, 0};
+        ASSERT_EQ(poll(&p, 1, 5000), 1) << "no answer from the kernel";
+    };
+    auto nonzero = [](const std::uint8_t* data, std::size_t size) {
+        return static_cast<std::size_t>(std::count_if(data, data + size, [](auto b) { return b; }));
+    };
+
+    netlink::Datagrams datagrams(2, 4096);
+    ask();
+    ASSERT_EQ(socket->receive(datagrams), 1u);
+    const std::uint8_t* data = datagrams.data(0);
+    const std::size_t size = datagrams.size(0);
+    ASSERT_GE(size, NLMSG_HDRLEN + sizeof(nlmsgerr));
+    EXPECT_EQ(reinterpret_cast<const nlmsghdr*>(data)->nlmsg_type, NLMSG_ERROR);
+    ASSERT_GT(nonzero(data, size), 8u) << "nothing to wipe: this test would prove nothing";
+    datagrams.wipe();
+    EXPECT_EQ(datagrams.count(), 0u);
+    EXPECT_EQ(nonzero(data, size), 0u) << "wipe() left bytes of the datagram";
+
+    // The next receive wipes too, first thing, even when nothing came.
+    ask();
+    ASSERT_EQ(socket->receive(datagrams), 1u);
+    ASSERT_GT(nonzero(data, datagrams.size(0)), 8u);
+    EXPECT_EQ(socket->receive(datagrams), 0u);
+    EXPECT_EQ(nonzero(data, size), 0u) << "an empty receive left the last datagram's bytes";
 }
 
 } // namespace
