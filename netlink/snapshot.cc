@@ -42,7 +42,8 @@ bool operator==(const XfrmState& a, const XfrmState& b) {
     bool same_details =
         a.details == b.details || (a.details && b.details && *a.details == *b.details);
     return same_details && a.id == b.id && a.saddr == b.saddr && a.reqid == b.reqid &&
-           a.mark == b.mark && a.if_id == b.if_id && a.mode == b.mode && a.counters == b.counters;
+           a.mark == b.mark && a.if_id == b.if_id && a.mode == b.mode &&
+           a.counters == b.counters && a.expires == b.expires;
 }
 
 const XfrmState* Snapshot::find(const StateId& id, const Mark& mark) const {

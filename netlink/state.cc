@@ -181,6 +181,22 @@ LifetimeCurrent current_from(const xfrm_lifetime_cur& c) {
     return {c.bytes, c.packets, c.add_time, c.use_time};
 }
 
+// Moves the four time limits into `expires` when they all fit in 32 bits
+// (as they do: seconds), so that the details of states that differ only in
+// them are shared.
+void split_time_limits(LifetimeConfig& lifetime, std::array<std::uint32_t, 4>& expires) {
+    std::uint64_t* times[] = {
+        &lifetime.soft_add_expires_seconds, &lifetime.hard_add_expires_seconds,
+        &lifetime.soft_use_expires_seconds, &lifetime.hard_use_expires_seconds};
+    for (const std::uint64_t* t : times)
+        if (*t > UINT32_MAX)
+            return;
+    for (std::size_t i = 0; i < 4; ++i) {
+        expires[i] = static_cast<std::uint32_t>(*times[i]);
+        *times[i] = 0;
+    }
+}
+
 XfrmState state_from(const xfrm_usersa_info& info, const Attributes& attrs,
                      DetailsInterner& interner) {
     XfrmState state;
@@ -203,6 +219,7 @@ XfrmState state_from(const xfrm_usersa_info& info, const Attributes& attrs,
     StateDetails d;
     d.selector = selector_from(info.sel);
     d.lifetime = lifetime_from(info.lft);
+    split_time_limits(d.lifetime, state.expires);
     d.auth = read_auth(attrs);
     d.crypt = read_algorithm(attrs, XFRMA_ALG_CRYPT);
     d.aead = read_aead(attrs);

@@ -37,6 +37,19 @@ bool XfrmState::is_larval() const {
     return ipsec && (!details || !details->has_algorithms());
 }
 
+LifetimeConfig XfrmState::lifetime() const {
+    LifetimeConfig l = details ? details->lifetime : LifetimeConfig{};
+    // The details hold the time limits only when they did not fit here.
+    if (l.soft_add_expires_seconds == 0 && l.hard_add_expires_seconds == 0 &&
+        l.soft_use_expires_seconds == 0 && l.hard_use_expires_seconds == 0) {
+        l.soft_add_expires_seconds = expires[0];
+        l.hard_add_expires_seconds = expires[1];
+        l.soft_use_expires_seconds = expires[2];
+        l.hard_use_expires_seconds = expires[3];
+    }
+    return l;
+}
+
 PolicyId PolicyId::of(const XfrmPolicy& policy) {
     PolicyId id;
     id.selector = policy.selector;

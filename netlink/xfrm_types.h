@@ -6,10 +6,13 @@
 // as in the uapi header); SPIs, ports and reqids are in host byte order.
 //
 // A state is split in two for memory: the per-state part that changes often
-// or identifies the SA (XfrmState, ~120 bytes), and the bulky part that is
-// the same for many SAs (StateDetails: selector, lifetime limits, algorithm
-// names, encapsulation, flags), interned and shared by pointer.  Key
-// material is never stored anywhere.
+// or identifies the SA (XfrmState, ~140 bytes), and the bulky part that is
+// the same for many SAs (StateDetails: selector, byte and packet limits,
+// algorithm names, encapsulation, flags), interned and shared by pointer.
+// The time limits of a state's lifetime are the state's own: IKE daemons
+// spread rekeys with random margins, so no two of their SAs share them, and
+// in the details they would make every state's details its own (measured:
+// 635 bytes a state instead of 175).  Key material is never stored anywhere.
 #pragma once
 
 #include <array>
@@ -148,6 +151,10 @@ inline constexpr std::uint8_t esn = 128;
 // The bulky, rarely varying part of a state: interned and shared, immutable.
 struct StateDetails {
     Selector selector;
+    // Byte and packet limits.  The time limits (*_expires_seconds) are kept
+    // in XfrmState::expires when all four fit in 32 bits, and are then zero
+    // here; only otherwise are they here (read them with
+    // XfrmState::lifetime()).
     LifetimeConfig lifetime;
     Algorithm auth; // from XFRMA_ALG_AUTH_TRUNC, else XFRMA_ALG_AUTH
     Algorithm crypt;
@@ -198,7 +205,13 @@ struct XfrmState {
     std::uint32_t if_id = 0;
     Mode mode = Mode::transport;
     StateCounters counters;
+    // soft_add, hard_add, soft_use, hard_use expires seconds (see
+    // StateDetails::lifetime).
+    std::array<std::uint32_t, 4> expires{};
     std::shared_ptr<const StateDetails> details; // never null in a mirror
+
+    // The whole lifetime configuration, time limits included.
+    LifetimeConfig lifetime() const;
 
     // IPComp's hidden IP-in-IP helper (proto 4 / 41), owned by the kernel:
     // it cannot be deleted and comes and goes without events.

@@ -364,8 +364,8 @@ TEST(NetlinkLab, UpdatedStateEqualsIpInEveryDetail) {
     EXPECT_TRUE(mirror_equals_now(mirror, ns, updated));
     const netlink::StateId sid{netlink::parse_address("10.0.0.2"), 0x100, IPPROTO_ESP, AF_INET};
     if (const auto* s = mirror.snapshot()->find(sid)) {
-        EXPECT_EQ(s->details->lifetime.soft_add_expires_seconds, 100u);
-        EXPECT_EQ(s->details->lifetime.hard_add_expires_seconds, 200u);
+        EXPECT_EQ(s->lifetime().soft_add_expires_seconds, 100u);
+        EXPECT_EQ(s->lifetime().hard_add_expires_seconds, 200u);
         ASSERT_TRUE(s->details->encap);
         EXPECT_EQ(s->details->encap->sport, 4501);
         EXPECT_EQ(s->details->encap->dport, 4502);
@@ -385,7 +385,7 @@ TEST(NetlinkLab, UpdatedStateEqualsIpInEveryDetail) {
     if (const auto* s = mirror.snapshot()->find(sid)) {
         EXPECT_EQ(s->reqid, 2u);
         EXPECT_EQ(s->details->crypt.key_bits, 128u);
-        EXPECT_EQ(s->details->lifetime.hard_add_expires_seconds, 400u);
+        EXPECT_EQ(s->lifetime().hard_add_expires_seconds, 400u);
     }
     auto c = mirror.counters();
     EXPECT_EQ(c.resyncs, 1u) << "events did it, not a resync";

@@ -364,7 +364,7 @@ std::string state_text(const XfrmState& s, const std::map<int, std::string>& dev
         }
         t.selector += " uid " + std::to_string(sel.user);
     }
-    const netlink::LifetimeConfig& l = d.lifetime;
+    const netlink::LifetimeConfig l = s.lifetime();
     t.lifetime = limit_text(l.soft_byte_limit) + " " + limit_text(l.hard_byte_limit) + " " +
                  limit_text(l.soft_packet_limit) + " " + limit_text(l.hard_packet_limit) + " " +
                  std::to_string(l.soft_add_expires_seconds) + " " +

@@ -139,8 +139,8 @@ TEST(NetlinkStateCodec, Ipv6AeadWithMarkEncapIfIdAndReplayWindow) {
 TEST(NetlinkStateCodec, LifetimeLimitsAreKept) {
     netlink::DetailsInterner interner;
     auto s = state_of(dump_esp_lifetimes, interner);
-    EXPECT_EQ(s.details->lifetime.soft_add_expires_seconds, 1u);
-    EXPECT_EQ(s.details->lifetime.hard_add_expires_seconds, 2u);
+    EXPECT_EQ(s.lifetime().soft_add_expires_seconds, 1u);
+    EXPECT_EQ(s.lifetime().hard_add_expires_seconds, 2u);
 }
 
 TEST(NetlinkStateCodec, StatesThatDifferOnlyInIdShareTheirDetails) {
