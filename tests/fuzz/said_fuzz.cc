@@ -24,6 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <sys/socket.h>
 
 namespace {
@@ -82,9 +83,16 @@ void check_said(std::string_view input) {
         std::string text = compat::format_said(said, form);
         check_reads_back(said, text);
 
+        // Lines of 1 to 9 SAIDs (past the formatter's buffer of 8): each
+        // SAID, a space, then a newline.
+        const std::vector<Said> group(1 + input.size() % 9, said);
         std::string line;
-        compat::append_spigrp_line(line, std::span<const Said>(&said, 1), form);
-        check(line == text + " \n", "spigrp line is not the SAID, a space and a newline", input);
+        compat::append_spigrp_line(line, group, form);
+        std::string expected;
+        for (std::size_t i = 0; i < group.size(); ++i)
+            expected += text + " ";
+        check(line == expected + "\n", "spigrp line is not each SAID and a space, then a newline",
+              input);
     }
 }
 
