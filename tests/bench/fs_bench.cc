@@ -61,22 +61,30 @@ std::string dst_of(int i) {
     return text;
 }
 
-// Runs argv (through sh -c when it is one string) with stdout to /dev/null;
-// returns its wall time in ms, or -1 when it failed.
-double timed(const std::string& command) {
+// Runs argv[0] (a path) with stdout to /dev/null; returns its wall time in
+// ms, or -1 when it failed.
+double timed_argv(const std::vector<std::string>& words) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    const char* argv[] = {"/bin/sh", "-c", command.c_str(), nullptr};
+    std::vector<char*> argv;
+    for (const std::string& word : words)
+        argv.push_back(const_cast<char*>(word.c_str()));
+    argv.push_back(nullptr);
     const auto start = Clock::now();
     pid_t pid;
-    if (posix_spawn(&pid, "/bin/sh", &actions, nullptr, const_cast<char**>(argv), environ) != 0)
+    if (posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ) != 0)
         return -1;
     int status = 0;
     waitpid(pid, &status, 0);
     const double ms = ms_since(start);
     posix_spawn_file_actions_destroy(&actions);
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? ms : -1;
+}
+
+// A shell command line, through sh -c.
+double timed(const std::string& command) {
+    return timed_argv({"/bin/sh", "-c", command});
 }
 
 std::string read_all(const std::string& path) {
@@ -225,7 +233,11 @@ int main(int argc, char** argv) {
                 return fail(said + "did not show within 60 s");
         }
         latencies.push_back(ms_since(added));
-        gets.push_back(timed("ip xfrm state get " + ends + " proto esp spi 0x77"));
+        // ip itself, not through a shell: the get is the yardstick.
+        gets.push_back(timed_argv({"/sbin/ip", "xfrm", "state", "get", "src", src, "dst", dst,
+                                   "proto", "esp", "spi", "0x77"}));
+        if (gets.back() < 0)
+            return fail("ip xfrm state get failed");
         timed("ip xfrm state delete " + ends + " proto esp spi 0x77");
     }
     close(fd);
