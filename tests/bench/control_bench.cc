@@ -16,8 +16,9 @@
 //
 // Prints the rate (target: at most 0.5 ms per group made and bound, i.e.
 // 2,000 per second), beside the floor of the kernel it runs on (a control
-// write that runs nothing, the cheapest system call), and exits non-zero when a write fails, a policy is
-// missing or the listing is wrong; a missed target only shows in the output.
+// write that runs nothing, the cheapest system call), and exits non-zero
+// when a write fails, a policy is missing or the listing is wrong; a missed
+// target only shows in the output.
 #include "netlink/client.h"
 #include "netlink/error.h"
 

@@ -2,11 +2,14 @@
 // with fakes behind it (klipsfs_fake_fs): the layout, /proc-like reads of
 // generated files, and the control node's write/flush/read contract
 // (spec/fuse-serving.md 2.3).  Needs root and /dev/fuse.
+#include "tests/host/fs_mount_util.h"
+
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <string>
 #include <sys/stat.h>
@@ -16,10 +19,6 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
-
-#include <gtest/gtest.h>
-
-#include "tests/host/fs_mount_util.h"
 
 namespace {
 
@@ -99,7 +98,7 @@ TEST_F(FakeMount, LayoutIsKlipsProcNet) {
     ASSERT_GT(readlink(path("ipsec_spigrp").c_str(), target, sizeof target - 1), 0);
     EXPECT_STREQ(target, "ipsec/spigrp/all");
 
-    struct stat st{};
+    struct stat st {};
     ASSERT_EQ(stat(path("ipsec/spigrp/all").c_str(), &st), 0);
     EXPECT_TRUE(S_ISREG(st.st_mode));
     EXPECT_EQ(st.st_mode & 07777, 0444u);
@@ -117,15 +116,17 @@ TEST_F(FakeMount, LayoutIsKlipsProcNet) {
     const std::string head = "klipsfs " + mnt_ + " fuse.klipsfs ";
     const std::size_t at = mounts.find(head);
     ASSERT_NE(at, std::string::npos) << mounts;
-    const std::string options = mounts.substr(at + head.size(),
-                                              mounts.find(' ', at + head.size()) - at - head.size());
+    const std::string options =
+        mounts.substr(at + head.size(), mounts.find(' ', at + head.size()) - at - head.size());
     EXPECT_NE(("," + options + ",").find(",allow_other,"), std::string::npos) << options;
     EXPECT_NE(("," + options + ",").find(",default_permissions,"), std::string::npos) << options;
 
-    EXPECT_EQ(fs_test::run_command("test \"$(ls " + mnt_ + " | tr '\\n' ' ')\" = "
+    EXPECT_EQ(fs_test::run_command("test \"$(ls " + mnt_ +
+                                   " | tr '\\n' ' ')\" = "
                                    "'ipsec ipsec_spigrp '"),
               0);
-    EXPECT_EQ(fs_test::run_command("test \"$(ls " + path("ipsec") + " | tr '\\n' ' ')\" = "
+    EXPECT_EQ(fs_test::run_command("test \"$(ls " + path("ipsec") +
+                                   " | tr '\\n' ' ')\" = "
                                    "'control spigrp '"),
               0);
     errno = 0;
@@ -141,8 +142,8 @@ TEST_F(FakeMount, CatReadsTheWholeListingThroughTheSymlink) {
     EXPECT_EQ(read_file(path("ipsec_spigrp")), big);
     EXPECT_EQ(fs_test::run_command("cat " + path("ipsec_spigrp") + " | cmp -s - " + listing_), 0)
         << "(cmp -s alone trusts st_size, as it would on /proc)";
-    EXPECT_EQ(fs_test::run_command("test $(wc -c < " + path("ipsec_spigrp") + ") = " +
-                                   std::to_string(big.size())),
+    EXPECT_EQ(fs_test::run_command("test $(wc -c < " + path("ipsec_spigrp") +
+                                   ") = " + std::to_string(big.size())),
               0);
 }
 
@@ -249,11 +250,9 @@ TEST_F(FakeMount, PartialLastLineRunsAtCloseAndReportsItsError) {
 TEST_F(FakeMount, ShellRedirectionsWork) {
     EXPECT_EQ(fs_test::run_command("echo one > " + path("ipsec/control")), 0);
     EXPECT_EQ(fs_test::run_command("echo two >> " + path("ipsec/control")), 0);
-    EXPECT_NE(fs_test::run_command("echo 'fail 22 bad' > " + path("ipsec/control") +
-                                   " 2>/dev/null"),
-              0);
-    EXPECT_EQ(fs_test::run_command("printf 'a\\nb\\nc\\n' | sed s/^/x/ > " +
-                                   path("ipsec/control")),
+    EXPECT_NE(
+        fs_test::run_command("echo 'fail 22 bad' > " + path("ipsec/control") + " 2>/dev/null"), 0);
+    EXPECT_EQ(fs_test::run_command("printf 'a\\nb\\nc\\n' | sed s/^/x/ > " + path("ipsec/control")),
               0);
     EXPECT_EQ(commands(), "one\ntwo\nfail 22 bad\nxa\nxb\nxc\n");
 }

@@ -1,13 +1,12 @@
 // fs::ControlStream as a specification: bytes written to one open
 // ipsec/control in, commands run and write()/close() results out.
+#include "fs/control_stream.h"
+
 #include <cerrno>
+#include <gtest/gtest.h>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <gtest/gtest.h>
-
-#include "fs/control_stream.h"
 
 namespace fs {
 namespace {
@@ -30,7 +29,9 @@ using Lines = std::vector<std::string>;
 using Result = ControlStream::WriteResult;
 
 // What write() returns, as {errno, bytes accepted}.
-std::pair<int, std::size_t> written(Result r) { return {r.error, r.accepted}; }
+std::pair<int, std::size_t> written(Result r) {
+    return {r.error, r.accepted};
+}
 using Written = std::pair<int, std::size_t>;
 
 TEST(ControlStream, CompleteLinesRunInOrderInsideTheWrite) {
@@ -117,7 +118,8 @@ TEST(ControlStream, BlankLinesAndCarriageReturnsAreIgnored) {
 TEST(ControlStream, OverlongPartialLineIsRefused) {
     Recorder r;
     ControlStream s = r.stream();
-    EXPECT_EQ(written(s.write(std::string(ControlStream::max_line + 1, 'x'))), (Written{EINVAL, 0}));
+    EXPECT_EQ(written(s.write(std::string(ControlStream::max_line + 1, 'x'))),
+              (Written{EINVAL, 0}));
     EXPECT_FALSE(s.has_partial_line());
     EXPECT_TRUE(r.lines.empty());
     EXPECT_NE(s.reply().find("longer than"), std::string::npos);
