@@ -7,3 +7,11 @@ add_executable(compat_bench ${CMAKE_CURRENT_SOURCE_DIR}/compat_bench.cc)
 target_link_libraries(compat_bench PRIVATE klipsfs_compat)
 add_test(NAME compat_bench COMMAND compat_bench --quick)
 set_tests_properties(compat_bench PROPERTIES LABELS bench TIMEOUT 120)
+
+# model_bench: compat's control model and translation alone, on this CPU
+# (see model_bench.cc): the daemon's own share of the control node's and the
+# listing's time.  CTest runs --quick.
+add_executable(model_bench ${CMAKE_CURRENT_SOURCE_DIR}/model_bench.cc)
+target_link_libraries(model_bench PRIVATE klipsfs_compat)
+add_test(NAME model_bench COMMAND model_bench --quick)
+set_tests_properties(model_bench PROPERTIES LABELS bench TIMEOUT 120)
