@@ -20,10 +20,58 @@ double milliseconds(std::chrono::steady_clock::duration duration) {
 
 } // namespace
 
-MirrorListing::MirrorListing(const netlink::Mirror& mirror, compat::SaidForm form)
-    : mirror_(mirror), form_(form) {}
+MirrorListing::MirrorListing(netlink::Mirror& mirror, compat::SaidForm form)
+    : mirror_(mirror), form_(form) {
+    ahead_ = std::thread([this] { render_ahead(); });
+    listener_ = mirror_.add_listener([this](const netlink::MirrorChange&) { changed(); });
+}
+
+MirrorListing::~MirrorListing() {
+    mirror_.remove_listener(listener_); // waits for a listener call under way
+    {
+        std::lock_guard lock(ahead_mutex_);
+        stopping_ = true;
+    }
+    ahead_wake_.notify_one();
+    ahead_.join();
+}
 
 std::shared_ptr<const std::string> MirrorListing::spigrp() {
+    last_read_ = std::chrono::steady_clock::now().time_since_epoch().count();
+    return current();
+}
+
+// On the mirror's thread: quick, it only wakes the rendering thread.
+void MirrorListing::changed() {
+    const auto read = std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_read_.load()));
+    if (std::chrono::steady_clock::now() - read > render_ahead_while)
+        return;
+    {
+        std::lock_guard lock(ahead_mutex_);
+        dirty_ = true;
+    }
+    ahead_wake_.notify_one();
+}
+
+void MirrorListing::render_ahead() {
+    for (;;) {
+        {
+            std::unique_lock lock(ahead_mutex_);
+            ahead_wake_.wait(lock, [this] { return dirty_ || stopping_; });
+            if (stopping_)
+                return;
+            dirty_ = false;
+        }
+        try {
+            current();
+        } catch (const std::exception& e) {
+            LOG_ERROR("ipsec_spigrp: rendering ahead failed: %s", e.what());
+        }
+    }
+}
+
+std::shared_ptr<const std::string> MirrorListing::current() {
     // What the kernel reported before this read is in it: a change that
     // `ip xfrm` made shows at the next open.  A mirror busy for longer (a
     // re-dump of a very large table) is not waited for beyond the limit:
@@ -58,9 +106,12 @@ std::shared_ptr<const std::string> MirrorListing::spigrp() {
 }
 
 void MirrorListing::set_recorded_groups(std::vector<compat::SaGroup> groups) {
-    std::lock_guard lock(mutex_);
-    recorded_ = std::move(groups);
-    ++recorded_version_;
+    {
+        std::lock_guard lock(mutex_);
+        recorded_ = std::move(groups);
+        ++recorded_version_;
+    }
+    changed();
 }
 
 } // namespace fs

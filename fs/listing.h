@@ -8,12 +8,22 @@
 // call first lets the mirror apply the events already queued for it
 // (netlink::Mirror::catch_up), so that a kernel change made before the
 // read is in the text.
+//
+// Rendering ahead: while someone reads the listing (a read in the last
+// render_ahead_while), a thread of its own renders it as soon as the mirror
+// reports a change, so that the next read finds it ready instead of waiting
+// for it (in the lab, ~8 ms at 10,000 groups).  A listing nobody reads costs
+// nothing per change.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "compat/said.h"
@@ -34,7 +44,13 @@ public:
 
 class MirrorListing : public ListingSource {
 public:
-    MirrorListing(const netlink::Mirror& mirror, compat::SaidForm form);
+    static constexpr std::chrono::seconds render_ahead_while{10};
+
+    // Follows `mirror` (a listener) until destroyed; mirror must outlive it.
+    MirrorListing(netlink::Mirror& mirror, compat::SaidForm form);
+    ~MirrorListing() override;
+    MirrorListing(const MirrorListing&) = delete;
+    MirrorListing& operator=(const MirrorListing&) = delete;
 
     std::shared_ptr<const std::string> spigrp() override;
 
@@ -42,8 +58,21 @@ public:
     void set_recorded_groups(std::vector<compat::SaGroup> groups);
 
 private:
-    const netlink::Mirror& mirror_;
+    std::shared_ptr<const std::string> current();
+    void changed();
+    void render_ahead();
+
+    netlink::Mirror& mirror_;
     const compat::SaidForm form_;
+
+    // Rendering ahead: the last read (steady clock ticks), and the thread.
+    std::atomic<std::chrono::steady_clock::rep> last_read_{0};
+    std::mutex ahead_mutex_;
+    std::condition_variable ahead_wake_;
+    bool dirty_ = false;
+    bool stopping_ = false;
+    std::thread ahead_;
+    int listener_ = -1;
 
     std::mutex mutex_;
     std::vector<compat::SaGroup> recorded_;
