@@ -41,6 +41,15 @@ std::shared_ptr<const std::string> MirrorListing::spigrp() {
     return current();
 }
 
+void MirrorListing::warm_up() {
+    const std::shared_ptr<const std::string> first = current();
+    {
+        std::lock_guard lock(mutex_);
+        cached_.reset();
+    }
+    current();
+}
+
 // On the mirror's thread: quick, it only wakes the rendering thread.
 void MirrorListing::changed() {
     const auto read = std::chrono::steady_clock::time_point(

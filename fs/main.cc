@@ -279,6 +279,7 @@ int run(Options options) {
         listing.set_recorded_groups(std::move(groups));
     };
     const std::unique_ptr<fs::ControlSink> sink = fs::make_control_sink(context);
+    listing.warm_up();
     LOG_NOTICE("serving ipsec_spigrp (SAIDs in the %s form)%s",
                options.said_form == compat::SaidForm::kernel ? "kernel's 0x" : "ipsec_spigrp(5)",
                sink ? " and ipsec/control" : "; no ipsec/control (no control language)");
