@@ -148,16 +148,19 @@ std::vector<Said> chain_from(const Said& first, const KernelView& kernel, const 
     return {first};
 }
 
+// Whether `out` deletes `policy` (as the view had it).
+bool removed_by(const Outcome& out, const KernelPolicy& policy) {
+    return std::any_of(out.remove.begin(), out.remove.end(), [&](const KernelPolicy& gone) {
+        return gone.dir == policy.dir && gone.src == policy.src && gone.dst == policy.dst &&
+               gone.index == policy.index;
+    });
+}
+
 // The policies once `out`'s kernel changes are made.
 std::vector<KernelPolicy> policies_after(const KernelView& kernel, const Outcome& out) {
     std::vector<KernelPolicy> after;
     for (const KernelPolicy& policy : kernel.policies) {
-        const bool removed =
-            std::any_of(out.remove.begin(), out.remove.end(), [&](const KernelPolicy& gone) {
-                return gone.dir == policy.dir && gone.src == policy.src && gone.dst == policy.dst &&
-                       gone.index == policy.index;
-            });
-        if (!removed)
+        if (!removed_by(out, policy))
             after.push_back(policy);
     }
     after.insert(after.end(), out.install.begin(), out.install.end());
@@ -171,12 +174,7 @@ bool bound_after(const SaGroup& group, const KernelView& kernel, const Outcome& 
     if (!eroutes_of(group, installed).empty())
         return true;
     for (const KernelPolicy* policy : eroutes_of(group, kernel)) {
-        const bool removed =
-            std::any_of(out.remove.begin(), out.remove.end(), [&](const KernelPolicy& gone) {
-                return gone.dir == policy->dir && gone.src == policy->src &&
-                       gone.dst == policy->dst && gone.index == policy->index;
-            });
-        if (!removed)
+        if (!removed_by(out, *policy))
             return true;
     }
     return false;

@@ -1,12 +1,12 @@
 // MirrorListing: render ipsec_spigrp from the mirror, once per change.
 #include "fs/listing.h"
 
-#include <chrono>
-
 #include "compat/translate.h"
 #include "fs/kernel_adapter.h"
 #include "fs/log.h"
 #include "netlink/mirror.h"
+
+#include <chrono>
 
 namespace fs {
 
@@ -22,6 +22,9 @@ double milliseconds(std::chrono::steady_clock::duration duration) {
 
 MirrorListing::MirrorListing(netlink::Mirror& mirror, compat::SaidForm form)
     : mirror_(mirror), form_(form) {
+    // No read yet: as if the last one were long past.
+    last_read_ =
+        (std::chrono::steady_clock::now() - 2 * render_ahead_while).time_since_epoch().count();
     ahead_ = std::thread([this] { render_ahead(); });
     listener_ = mirror_.add_listener([this](const netlink::MirrorChange&) { changed(); });
 }
@@ -108,8 +111,8 @@ std::shared_ptr<const std::string> MirrorListing::current() {
     cached_recorded_version_ = recorded_version_;
     LOG_DEBUG("rendered ipsec_spigrp for generation %llu: %zu lines, %zu bytes; "
               "%.1f ms to convert, %.1f ms to group, %.1f ms to render",
-              static_cast<unsigned long long>(cached_generation_), groups.size(),
-              cached_->size(), milliseconds(converted - start), milliseconds(grouped - converted),
+              static_cast<unsigned long long>(cached_generation_), groups.size(), cached_->size(),
+              milliseconds(converted - start), milliseconds(grouped - converted),
               milliseconds(std::chrono::steady_clock::now() - grouped));
     return cached_;
 }
